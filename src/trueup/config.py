@@ -1,0 +1,210 @@
+"""The deployment's configuration: `trueup.toml` read into typed models.
+
+Secrets never live in the file: a section names the environment variable that holds each one
+(`token_env = "TRUEUP_ERP_TOKEN"`). A bad file gets a `ConfigError` naming the key, the value and what
+was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from trueup.errors import ConfigError, Fatal
+from trueup.model.items import FieldLimits
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorefrontConfig(Section):
+    kind: Literal["magento"] = "magento"
+    name: str = "magento"
+    base_url: str = Field(description="REST base including the store code, e.g. https://shop/rest/default")
+    token_env: str = "TRUEUP_MAGENTO_TOKEN"
+    page_size: int = Field(200, ge=1, le=1000)
+    overlap_seconds: int = Field(600, ge=0)
+    concurrency: int = Field(4, ge=1, le=64)
+    timeout_seconds: float = Field(30, gt=0)
+
+
+class LimitsConfig(Section):
+    address_line: int = Field(35, ge=10)
+    address_lines: int = Field(3, ge=1)
+    name: int = Field(60, ge=10)
+    city: int = Field(35, ge=5)
+    postcode: int = Field(10, ge=5)
+    phone: int = Field(20, ge=5)
+    email: int = Field(100, ge=20)
+
+    def to_limits(self) -> FieldLimits:
+        return FieldLimits(**self.model_dump())
+
+
+class ErpConfig(Section):
+    kind: Literal["rest"] = "rest"
+    name: str = "erp"
+    base_url: str
+    token_env: str = "TRUEUP_ERP_TOKEN"
+    concurrency: int = Field(32, ge=1, le=512)
+    requests_per_second: float = Field(0, ge=0, description="0 = no pacing beyond concurrency")
+    timeout_seconds: float = Field(30, gt=0)
+    currencies: tuple[str, ...] = ("GBP", "EUR", "USD")
+    limits: LimitsConfig = LimitsConfig()
+
+
+class OrdersFlowConfig(Section):
+    interval_seconds: float = Field(60, gt=0)
+    payment_recheck_seconds: float = Field(900, gt=0)
+    post_when: Literal["captured", "authorised"] = "captured"
+    tax_mode: Literal["storefront"] = "storefront"
+    tax_tolerance: Decimal = Field(Decimal("0.02"), ge=0)
+    line_tax_tolerance: Decimal = Field(Decimal("0.01"), ge=0)
+    enabled: bool = True
+
+
+class ItemsFlowConfig(Section):
+    interval_seconds: float = Field(3600, gt=0)
+    enabled: bool = True
+
+
+class FlowsConfig(Section):
+    orders: OrdersFlowConfig = OrdersFlowConfig()
+    items: ItemsFlowConfig = ItemsFlowConfig()
+
+
+class CarrierMapping(Section):
+    carrier: str = Field(min_length=1)
+    service: str = ""
+
+
+class MappingsConfig(Section):
+    carriers: dict[str, CarrierMapping] = {}
+    skus: dict[str, str] = Field({}, description="storefront SKU -> ERP SKU overrides")
+
+    @field_validator("carriers", mode="before")
+    @classmethod
+    def _carrier_shorthand(cls, value: Any) -> Any:
+        """Accept `"tablerate_bestway" = "DPD/NEXTDAY"` as shorthand for carrier and service."""
+        if isinstance(value, dict):
+            return {
+                k: ({"carrier": v.partition("/")[0], "service": v.partition("/")[2]} if isinstance(v, str) else v)
+                for k, v in value.items()
+            }
+        return value
+
+
+class RuntimeConfig(Section):
+    database_url: str = "sqlite:///trueup.db"
+    batch_size: int = Field(64, ge=1, le=1000)
+    batches_in_flight: int = Field(4, ge=1, le=64)
+    retry_base_seconds: float = Field(2.0, gt=0)
+    retry_max_seconds: float = Field(600, gt=0)
+    max_attempts: int = Field(8, ge=1)
+    lease_seconds: float = Field(300, gt=0)
+    heartbeat_seconds: float = Field(15, gt=0)
+
+
+class Config(Section):
+    storefront: StorefrontConfig
+    erp: ErpConfig
+    flows: FlowsConfig = FlowsConfig()
+    mappings: MappingsConfig = MappingsConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+
+
+def parse_config(data: dict[str, Any], *, source: str = "trueup.toml") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        value = first.get("input")
+        if first["type"] == "missing":
+            value = "<missing>"
+        raise ConfigError(f"{source}: {key}", value, first["msg"]) from None
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise Fatal(f"config file {path} not found; run `trueup init` to write an example") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "<file>", f"valid TOML ({exc})") from None
+    return parse_config(data, source=str(path))
+
+
+def secret(env_name: str) -> str:
+    """Read a secret from the environment. Its value is never logged or echoed."""
+    value = os.environ.get(env_name)
+    if not value:
+        raise Fatal(f"secret missing: set the environment variable {env_name}")
+    return value
+
+
+EXAMPLE = '''\
+# trueup deployment configuration. Secrets are never written here: each section names the
+# environment variable that holds its token.
+
+[storefront]
+kind = "magento"
+name = "magento"
+# The REST base, including the store code.
+base_url = "https://shop.example.co.uk/rest/default"
+# Integration access token (Magento admin > System > Integrations), allowed as a bearer token.
+token_env = "TRUEUP_MAGENTO_TOKEN"
+page_size = 200          # orders per searchCriteria page
+overlap_seconds = 600    # each poll re-reads this much before the cursor; posting is idempotent
+
+[erp]
+kind = "rest"            # the generic REST ERP contract: docs/connectors/rest-erp.md
+name = "erp"
+base_url = "https://erp.example.co.uk/api/v1"
+token_env = "TRUEUP_ERP_TOKEN"
+concurrency = 32         # requests in flight to the ERP
+requests_per_second = 0  # 0 = no pacing beyond concurrency
+currencies = ["GBP", "EUR"]
+
+[erp.limits]             # what the ERP's fields can hold; orders are checked before posting
+address_line = 35
+address_lines = 3
+name = 60
+city = 35
+postcode = 10
+
+[flows.orders]
+interval_seconds = 60
+payment_recheck_seconds = 900   # pending-payment orders are re-checked this often
+post_when = "captured"          # or "authorised" when payment is captured on despatch
+tax_mode = "storefront"         # the storefront's tax is final and is carried to the ERP
+tax_tolerance = "0.02"          # per order, in the order currency
+line_tax_tolerance = "0.01"     # per line
+
+[flows.items]
+interval_seconds = 3600         # ERP item master -> trueup's SKU map
+
+[mappings.carriers]
+# storefront shipping method = "ERP_CARRIER/SERVICE"
+"flatrate_flatrate" = "RM/TRACKED48"
+"tablerate_bestway" = "DPD/NEXTDAY"
+
+[mappings.skus]
+# storefront SKU = ERP SKU, where they differ
+# "WS12-M-ORANGE-OLD" = "WS12-M-Orange"
+
+[runtime]
+database_url = "sqlite:///trueup.db"   # or postgresql://user@host/dbname
+batch_size = 64
+retry_base_seconds = 2
+max_attempts = 8
+'''

@@ -1,0 +1,130 @@
+"""`trueup demo`: a simulated trading day against the sandbox systems, end to end.
+
+It generates a day of Magento orders (good ones, and bad ones with known faults), serves the Magento and
+ERP emulators on loopback, runs the real order flow on an embedded SQLite database, captures the pending
+payments later in the day, runs again, and reports what reached the ERP and what was parked, and why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trueup.config import Config, parse_config
+from trueup.deployment import open_deployment
+from trueup.flows.orders import KIND
+from trueup.model.work import Status
+from trueup.sandbox.scenario import CARRIERS
+from trueup.sandbox.world import World, trading_day
+
+
+@dataclass
+class DemoOptions:
+    orders: int = 500
+    seed: int = 1
+    workdir: Path = Path(".trueup-demo")
+    erp_error_rate: float = 0.0
+
+
+def demo_config(world: World, workdir: Path) -> dict[str, Any]:
+    return {
+        "storefront": {"kind": "magento", "name": "magento", "base_url": world.magento_url,
+                       "token_env": "TRUEUP_DEMO_MAGENTO_TOKEN", "page_size": 200},
+        "erp": {"kind": "rest", "name": "erp", "base_url": world.erp_url, "token_env": "TRUEUP_DEMO_ERP_TOKEN",
+                "concurrency": 32},
+        "flows": {"orders": {"interval_seconds": 30, "payment_recheck_seconds": 60}},
+        "mappings": {"carriers": dict(CARRIERS)},
+        "runtime": {"database_url": f"sqlite:///{workdir / 'demo.db'}", "retry_base_seconds": 0.05,
+                    "retry_max_seconds": 2, "max_attempts": 10},
+    }
+
+
+def write_toml(data: dict[str, Any], path: Path) -> None:
+    """A tiny TOML writer for the demo's own config (strings, numbers and nested tables only)."""
+    lines: list[str] = []
+
+    def emit(prefix: str, table: dict[str, Any]) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        if prefix:
+            lines.append(f"\n[{prefix}]")
+        for key, value in scalars.items():
+            rendered = json.dumps(value) if isinstance(value, str | bool) else str(value)
+            bare = re.fullmatch(r"[A-Za-z0-9_-]+", key)
+            lines.append(f"{key if bare else json.dumps(key)} = {rendered}")
+        for key, value in table.items():
+            if isinstance(value, dict):
+                emit(f"{prefix}.{key}" if prefix else key, value)
+
+    emit("", data)
+    path.write_text("\n".join(lines).lstrip() + "\n", encoding="utf-8")
+
+
+async def run_demo(opts: DemoOptions, on_event: Callable[[dict[str, object]], None] | None = None) -> dict[str, Any]:
+    from trueup.sandbox.faults import Faults
+
+    scenario = trading_day(opts.seed, opts.orders)
+    world = World(scenario, erp_faults=Faults(error_rate=opts.erp_error_rate, seed=opts.seed))
+    world.start()
+    try:
+        if opts.workdir.exists():
+            shutil.rmtree(opts.workdir)
+        opts.workdir.mkdir(parents=True)
+        data = demo_config(world, opts.workdir)
+        write_toml(data, opts.workdir / "trueup.toml")
+        os.environ["TRUEUP_DEMO_MAGENTO_TOKEN"] = world.magento_token
+        os.environ["TRUEUP_DEMO_ERP_TOKEN"] = world.erp_token
+        config = parse_config(data)
+        async with open_deployment(config, on_event=on_event) as dep:
+            first = await dep.engine.drain(dep.order_schedule, before=[dep.items])
+            captured = world.capture_pending()
+            second = await dep.engine.drain(dep.order_schedule)
+            counts = dep.store.counts(KIND)
+            by_reason = dep.store.counts_by_reason()
+            posted = dep.store.link_count("order")
+        erp_counts = world.erp_order_counts()
+        outcome_mismatches = _mismatches(scenario.expected, opts.workdir, config)
+        return {
+            "seed": opts.seed,
+            "orders": {
+                "generated": len(scenario.orders),
+                "posted": posted,
+                "parked": counts.get(Status.PARKED, 0),
+                "waiting": counts.get(Status.WAITING, 0),
+                "payments_captured_later": captured,
+            },
+            "erp_sales_orders": sum(erp_counts.values()),
+            "duplicate_erp_orders": sum(n - 1 for n in erp_counts.values() if n > 1),
+            "exceptions_by_reason": dict(sorted(by_reason.items())),
+            "expected_by_reason": dict(sorted(Counter(v for v in scenario.expected.values() if v != "post").items())),
+            "outcomes_as_expected": not outcome_mismatches,
+            "outcome_mismatches": outcome_mismatches[:20],
+            "passes": {"first": dict(first), "after_capture": dict(second)},
+            "database": str(opts.workdir / "demo.db"),
+            "config": str(opts.workdir / "trueup.toml"),
+        }
+    finally:
+        world.stop()
+
+
+def _mismatches(expected: dict[str, str], workdir: Path, config: Config) -> list[str]:
+    from sqlalchemy import select
+
+    from trueup.store import Store
+    from trueup.store.schema import work
+
+    store = Store(config.runtime.database_url)
+    try:
+        with store.tx() as conn:
+            rows = conn.execute(select(work.c.key, work.c.status, work.c.reason).where(work.c.kind == KIND))
+            actual = {key: ("post" if status == Status.DONE else str(reason)) for key, status, reason in rows}
+    finally:
+        store.close()
+    return [f"{key}: expected {want}, got {actual.get(key)}" for key, want in sorted(expected.items())
+            if actual.get(key) != want]

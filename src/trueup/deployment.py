@@ -1,0 +1,126 @@
+"""The composition root: one deployment's config turned into connectors, flows and an engine.
+
+This is the only module (with the CLI) that knows both connectors and flows; flows get ports from here.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import IO
+
+import aiohttp
+from sqlalchemy.engine import make_url
+
+from trueup.config import Config, secret
+from trueup.connectors.magento.client import MagentoClient
+from trueup.connectors.magento.connector import MagentoOrders
+from trueup.connectors.rest.connector import RestErp
+from trueup.errors import Fatal
+from trueup.flows.items import ItemFlow
+from trueup.flows.orders import OrderFlow, OrderRules
+from trueup.runtime.backend import EmbeddedBackend, StoreItemMap
+from trueup.runtime.clock import SystemClock
+from trueup.runtime.engine import Engine, Schedule, Settings
+from trueup.runtime.retry import RetryPolicy
+from trueup.store import Store
+
+
+@dataclass
+class Deployment:
+    config: Config
+    store: Store
+    backend: EmbeddedBackend
+    engine: Engine
+    orders: OrderFlow
+    items: ItemFlow
+
+    @property
+    def order_schedule(self) -> Schedule:
+        return Schedule(self.orders, self.config.storefront.name, self.config.flows.orders.interval_seconds)
+
+
+def order_rules(config: Config) -> OrderRules:
+    flow = config.flows.orders
+    return OrderRules(
+        limits=config.erp.limits.to_limits(),
+        carriers={k: (v.carrier, v.service) for k, v in config.mappings.carriers.items()},
+        sku_overrides=dict(config.mappings.skus),
+        currencies=frozenset(config.erp.currencies),
+        post_when=flow.post_when,
+        line_tax_tolerance=flow.line_tax_tolerance,
+        tax_tolerance=flow.tax_tolerance,
+        tax_mode=flow.tax_mode,
+    )
+
+
+def _engine_lock(database_url: str) -> IO[str] | None:
+    """Embedded mode owns its SQLite file alone; a second engine on it would steal the first one's work."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database).with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise Fatal(f"another trueup engine is running on {url.database} (lock {path} is held)") from None
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+@asynccontextmanager
+async def open_deployment(
+    config: Config, *, on_event: Callable[[dict[str, object]], None] | None = None
+) -> AsyncIterator[Deployment]:
+    runtime = config.runtime
+    lock = _engine_lock(runtime.database_url)
+    store = Store(runtime.database_url)
+    exclusive = lock is not None
+    backend = EmbeddedBackend(
+        store,
+        lease=timedelta(seconds=runtime.lease_seconds),
+        dead_after=timedelta(seconds=runtime.heartbeat_seconds * 4),
+        exclusive=exclusive,
+    )
+    clock = SystemClock()
+    connector = aiohttp.TCPConnector(limit=config.erp.concurrency + config.storefront.concurrency + 8)
+    timeout = aiohttp.ClientTimeout(total=max(config.erp.timeout_seconds, config.storefront.timeout_seconds))
+    session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+    try:
+        magento = MagentoClient(session, config.storefront.base_url, secret(config.storefront.token_env),
+                                concurrency=config.storefront.concurrency)
+        erp = RestErp(session, config.erp.base_url, secret(config.erp.token_env), name=config.erp.name,
+                      limits=config.erp.limits.to_limits(), concurrency=config.erp.concurrency)
+        item_map = StoreItemMap(backend, config.erp.name, clock)
+        flow_cfg = config.flows.orders
+        orders = OrderFlow(
+            MagentoOrders(magento, name=config.storefront.name, page_size=config.storefront.page_size),
+            erp,
+            item_map,
+            order_rules(config),
+            clock,
+            payment_recheck=timedelta(seconds=flow_cfg.payment_recheck_seconds),
+            overlap=timedelta(seconds=config.storefront.overlap_seconds),
+        )
+        policy = RetryPolicy(runtime.retry_base_seconds, runtime.retry_max_seconds, runtime.max_attempts)
+        engine = Engine(
+            backend, clock, policy,
+            Settings(runtime.batch_size, runtime.batches_in_flight, runtime.heartbeat_seconds),
+            on_event=on_event,
+        )
+        yield Deployment(config, store, backend, engine, orders, ItemFlow(erp, item_map))
+    finally:
+        await session.close()
+        backend.close()
+        store.close()
+        if lock is not None:
+            lock.close()

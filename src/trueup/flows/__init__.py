@@ -1,0 +1,1 @@
+"""Flows: observe → plan (pure) → apply → record. They receive ports and never import connectors."""

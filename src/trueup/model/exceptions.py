@@ -1,0 +1,145 @@
+"""Exception reason codes and owner teams.
+
+Codes are snake_case and stable: alerts, reports and the operating manual key on them. Each code has one
+owner team and one resolution, listed in docs/exceptions.md (generated from `REASONS` and checked by a test).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Owner(StrEnum):
+    FINANCE = "finance"
+    ECOMMERCE = "ecommerce"
+    WAREHOUSE = "warehouse"
+    INTEGRATOR = "integrator"
+
+
+class Reason(StrEnum):
+    UNKNOWN_SKU = "unknown_sku"
+    INACTIVE_SKU = "inactive_sku"
+    ADDRESS_TOO_LONG = "address_too_long"
+    ADDRESS_INVALID = "address_invalid"
+    INVALID_POSTCODE = "invalid_postcode"
+    UNMAPPED_CARRIER = "unmapped_carrier"
+    TAX_VARIANCE = "tax_variance"
+    TOTALS_MISMATCH = "totals_mismatch"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    PAYMENT_PENDING = "payment_pending"
+    ORDER_CANCELLED = "order_cancelled"
+    ERP_REJECTED = "erp_rejected"
+    ERP_UNAVAILABLE = "erp_unavailable"
+    MALFORMED_RECORD = "malformed_record"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonInfo:
+    owner: Owner
+    title: str
+    meaning: str
+    resolution: str
+
+
+REASONS: dict[Reason, ReasonInfo] = {
+    Reason.UNKNOWN_SKU: ReasonInfo(
+        Owner.ECOMMERCE,
+        "SKU not in the ERP item master",
+        "An order line's SKU has no matching item in the ERP, so the ERP would reject the order.",
+        "Create the item in the ERP (products originate there) or correct the SKU in the storefront, "
+        "or add a SKU override in [mappings.skus]; then retry the exception.",
+    ),
+    Reason.INACTIVE_SKU: ReasonInfo(
+        Owner.ECOMMERCE,
+        "SKU inactive in the ERP",
+        "The SKU exists in the ERP but is discontinued or blocked for sale.",
+        "Reactivate the item in the ERP or agree a substitute with the customer; then retry the exception.",
+    ),
+    Reason.ADDRESS_TOO_LONG: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Address does not fit the ERP's fields",
+        "After joining and re-splitting the street lines, the address needs more or longer lines than "
+        "the ERP allows; posting it would truncate it or be rejected by the warehouse system.",
+        "Shorten the address in the storefront order (e.g. abbreviate 'Road' to 'Rd') keeping it "
+        "deliverable, then retry the exception.",
+    ),
+    Reason.ADDRESS_INVALID: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Address incomplete",
+        "A required address field (street, city, country) is empty or the country is not an ISO code.",
+        "Complete the address in the storefront order after checking with the customer, then retry.",
+    ),
+    Reason.INVALID_POSTCODE: ReasonInfo(
+        Owner.ECOMMERCE,
+        "UK postcode malformed",
+        "A GB delivery address has a postcode that is not a valid UK postcode format.",
+        "Correct the postcode in the storefront order (check with the customer), then retry.",
+    ),
+    Reason.UNMAPPED_CARRIER: ReasonInfo(
+        Owner.INTEGRATOR,
+        "Shipping method not mapped to an ERP carrier",
+        "The storefront shipping method has no entry in [mappings.carriers], so the warehouse would not "
+        "know how to ship the order.",
+        "Add the shipping method to [mappings.carriers] in trueup.toml with the ERP carrier and service "
+        "code, reload, then bulk-retry the exceptions with this reason.",
+    ),
+    Reason.TAX_VARIANCE: ReasonInfo(
+        Owner.FINANCE,
+        "Tax does not match the rate",
+        "A line's tax differs from its rate applied to its net amount by more than the tolerance; the "
+        "ERP's VAT would not agree with the storefront's and month-end would need a journal.",
+        "Check the tax rule on the storefront for this product and country. If the storefront figure "
+        "is right, resolve with a note (the ERP will carry the storefront's tax); otherwise correct the "
+        "order and retry.",
+    ),
+    Reason.TOTALS_MISMATCH: ReasonInfo(
+        Owner.FINANCE,
+        "Order totals do not add up",
+        "Lines, shipping and discounts do not add up to the order's grand total or tax total.",
+        "Compare the order in the storefront admin with its invoice; fix the order or resolve with a "
+        "note explaining the difference.",
+    ),
+    Reason.CURRENCY_MISMATCH: ReasonInfo(
+        Owner.FINANCE,
+        "Currency not accepted by the ERP",
+        "The order's currency is not one the ERP company books in.",
+        "Add the currency to [erp] currencies if the ERP accepts it, or book the order by hand.",
+    ),
+    Reason.PAYMENT_PENDING: ReasonInfo(
+        Owner.FINANCE,
+        "Payment not captured yet",
+        "The order is not paid yet, so it must not reach the warehouse. It is re-checked on a schedule.",
+        "Usually none: it posts by itself once payment is captured. If it waits longer than a day, "
+        "check the payment provider and cancel or capture the order in the storefront.",
+    ),
+    Reason.ORDER_CANCELLED: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Order cancelled before posting",
+        "The order was cancelled in the storefront before it was paid, so it is not sent to the ERP.",
+        "None. Ignore the entry once reviewed.",
+    ),
+    Reason.ERP_REJECTED: ReasonInfo(
+        Owner.INTEGRATOR,
+        "ERP rejected the order",
+        "The ERP answered with a validation error that trueup's checks did not predict.",
+        "Read the ERP's message in the exception, fix the data or the mapping, then retry. Tell the "
+        "integrator so that trueup's validation can catch this before posting.",
+    ),
+    Reason.ERP_UNAVAILABLE: ReasonInfo(
+        Owner.INTEGRATOR,
+        "ERP unreachable after retries",
+        "The ERP kept failing (timeouts, 5xx, rate limits) for every retry of this record.",
+        "Check the ERP's status and trueup's credentials, then bulk-retry the exceptions with this reason.",
+    ),
+    Reason.MALFORMED_RECORD: ReasonInfo(
+        Owner.INTEGRATOR,
+        "Record could not be read",
+        "The source system sent a record trueup cannot interpret (a missing or malformed field).",
+        "Inspect the payload shown in the exception; fix it at the source, then retry.",
+    ),
+}
+
+
+def owner_of(reason: Reason) -> Owner:
+    return REASONS[reason].owner

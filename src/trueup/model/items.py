@@ -1,0 +1,31 @@
+"""Items as the ERP masters them, and the field limits an ERP imposes on what it is sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ErpItem:
+    """One sellable item in the ERP's item master, keyed by the storefront SKU it matches."""
+
+    sku: str
+    erp_item_id: str
+    barcode: str | None = None
+    pid: str | None = None
+    active: bool = True
+    name: str = ""
+    source_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldLimits:
+    """What an ERP's sales order fields can hold. Orders are checked against these before posting."""
+
+    address_line: int = 35
+    address_lines: int = 3
+    name: int = 60
+    city: int = 35
+    postcode: int = 10
+    phone: int = 20
+    email: int = 100

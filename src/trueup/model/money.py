@@ -1,0 +1,64 @@
+"""Money: a Decimal amount that always carries its currency. Never a float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+PENNY = Decimal("0.01")
+ZERO = Decimal("0")
+
+
+def to_decimal(value: Any) -> Decimal:
+    """Read an amount from the wire. Floats are refused: they have already lost pennies."""
+    if isinstance(value, Decimal):
+        return value
+    if value is None:
+        return ZERO
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(f"refusing to read money from {type(value).__name__} {value!r}; parse JSON with Decimal")
+    if isinstance(value, int | str):
+        return Decimal(value)
+    raise TypeError(f"cannot read money from {type(value).__name__} {value!r}")
+
+
+def round_money(amount: Decimal, exponent: Decimal = PENNY) -> Decimal:
+    """Round half up to the currency's minor unit, as UK VAT and most ERPs do."""
+    return amount.quantize(exponent, rounding=ROUND_HALF_UP)
+
+
+def to_minor(amount: Decimal) -> int:
+    """Integer minor units (pence) for analytics and exact comparisons."""
+    return int(round_money(amount) * 100)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            raise TypeError(f"Money.amount must be Decimal, got {type(self.amount).__name__}")
+        if len(self.currency) != 3 or not self.currency.isupper():
+            raise ValueError(f"currency must be an ISO 4217 code like 'GBP', got {self.currency!r}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
+
+    @property
+    def minor(self) -> int:
+        return to_minor(self.amount)
+
+    def __str__(self) -> str:
+        return f"{self.currency} {round_money(self.amount)}"

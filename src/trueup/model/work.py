@@ -1,0 +1,116 @@
+"""Units of work as the ledger holds them, and the outcome a flow reports for each.
+
+A flow never touches the database: it returns outcomes, and the runtime records them in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from trueup.model.exceptions import Owner, Reason
+
+
+class Status(StrEnum):
+    TODO = "todo"
+    DOING = "doing"
+    RETRYING = "retrying"
+    WAITING = "waiting"  # a precondition outside trueup (payment capture) is not met yet
+    DONE = "done"
+    PARKED = "parked"  # an exception: needs a person
+    RESOLVED = "resolved"  # a person fixed it outside trueup
+    IGNORED = "ignored"
+
+
+ACTIVE = (Status.TODO, Status.DOING, Status.RETRYING, Status.WAITING)
+# A row in one of these blocks later rows with the same lock (per-lock FIFO).
+BLOCKING = (*ACTIVE, Status.PARKED)
+
+
+class Band(StrEnum):
+    RETRIABLE = "retriable"
+    SKIPPABLE = "skippable"
+    FATAL = "fatal"
+
+
+@dataclass(frozen=True, slots=True)
+class NewWork:
+    """A unit of work found by observation. `key` is unique per `kind`; re-observing it is a no-op
+    unless `source_version` changed, in which case an unfinished row is re-planned."""
+
+    kind: str
+    key: str
+    lane: str
+    lock: str
+    payload: str
+    source_version: str
+    parked: Problem | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    key: str
+    lock: str
+    payload: str
+    attempts: int
+    source_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a record cannot go on: becomes an exception with an owner and a resolution."""
+
+    reason: Reason
+    owner: Owner
+    message: str
+    field: str = ""
+    impact_minor: int = 0
+    currency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    job: Job
+    result: str
+    link_kind: str | None = None
+    storefront: str = ""
+    erp: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Try again later. A flow leaves `at` unset; the runtime's retry policy fills it in."""
+
+    job: Job
+    error: str
+    retry_after: float | None = None
+    at: datetime | None = None
+    band: Band = Band.RETRIABLE
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    job: Job
+    problem: Problem
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Park:
+    job: Job
+    problem: Problem
+    band: Band = Band.SKIPPABLE
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """Nothing to do, for a reason worth keeping (e.g. cancelled before payment)."""
+
+    job: Job
+    problem: Problem
+
+
+Outcome = Done | Retry | Wait | Park | Skip

@@ -1,0 +1,88 @@
+"""Which storefront lines become ERP lines, and which of them carry the money.
+
+Magento puts a configurable product on two lines: the parent carries the money and the child's SKU, the
+child line's price is 0. A bundle's own SKU is dynamic (its parts joined with "-") and is never an ERP item:
+its children are. A dynamic-price bundle's children carry their own money; a fixed-price bundle's money
+sits on the parent and is apportioned over the children by quantity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trueup.model.money import ZERO, round_money
+from trueup.model.orders import Order, OrderLine, ProductType
+
+
+@dataclass(frozen=True, slots=True)
+class BookedLine:
+    """A line as it will be booked: the SKU to resolve, and the money it carries."""
+
+    line_id: str
+    sku: str
+    name: str
+    qty: Decimal
+    net: Decimal  # row total before discount, excluding tax
+    discount: Decimal  # excluding tax
+    tax: Decimal
+    tax_rate: Decimal
+    field: str  # where in the storefront order this line came from, for error messages
+
+
+def _money(line: OrderLine) -> tuple[Decimal, Decimal, Decimal]:
+    discount_net = line.discount - line.discount_tax_compensation
+    return line.row_total, discount_net, line.tax
+
+
+def apportion(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Split `amount` in proportion to `weights`, to the penny, with the rounding left on the last share."""
+    total = sum(weights, ZERO)
+    if total == 0:
+        return [amount] + [ZERO] * (len(weights) - 1)
+    shares = [round_money(amount * w / total) for w in weights[:-1]]
+    return [*shares, amount - sum(shares, ZERO)]
+
+
+def booked_lines(order: Order) -> list[BookedLine]:
+    index = {line.line_id: i for i, line in enumerate(order.lines)}
+    booked: list[BookedLine] = []
+    for parent in order.money_lines():
+        children = order.children_of(parent.line_id)
+        where = f"lines[{index[parent.line_id]}]"
+        if parent.product_type == ProductType.CONFIGURABLE and children:
+            child = children[0]
+            net, discount, tax = _money(parent)
+            booked.append(
+                BookedLine(
+                    parent.line_id, child.sku, child.name or parent.name, parent.qty, net, discount, tax,
+                    parent.tax_rate, f"lines[{index[child.line_id]}].sku",
+                )
+            )
+        elif parent.product_type == ProductType.BUNDLE and children:
+            child_money = sum((c.row_total for c in children), ZERO)
+            if child_money != 0:
+                for c in children:
+                    net, discount, tax = _money(c)
+                    booked.append(
+                        BookedLine(c.line_id, c.sku, c.name, c.qty, net, discount, tax, c.tax_rate,
+                                   f"lines[{index[c.line_id]}].sku")
+                    )
+            else:
+                net, discount, tax = _money(parent)
+                weights = [c.qty for c in children]
+                for c, n, d, t in zip(
+                    children, apportion(net, weights), apportion(discount, weights), apportion(tax, weights),
+                    strict=True,
+                ):
+                    booked.append(
+                        BookedLine(c.line_id, c.sku, c.name, c.qty, n, d, t, parent.tax_rate,
+                                   f"lines[{index[c.line_id]}].sku")
+                    )
+        else:
+            net, discount, tax = _money(parent)
+            booked.append(
+                BookedLine(parent.line_id, parent.sku, parent.name, parent.qty, net, discount, tax,
+                           parent.tax_rate, f"{where}.sku")
+            )
+    return booked

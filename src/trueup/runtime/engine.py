@@ -1,0 +1,176 @@
+"""The embedded engine: observes flows on their intervals, feeds lane workers, keeps its heartbeat.
+
+`drain()` is one pass (`trueup sync orders --once`): observe once while the workers post, then return when
+nothing is left to do. `run()` (`trueup run`) repeats observation on each flow's interval until stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from trueup.model.work import Job, NewWork, Outcome
+from trueup.ports import Clock
+from trueup.runtime.backend import JobBackend
+from trueup.runtime.retry import RetryPolicy
+from trueup.runtime.worker import LaneWorker
+
+log = logging.getLogger("trueup.engine")
+
+
+class ObservedFlow(Protocol):
+    name: str
+    lane: str
+
+    def observe(self, cursor: str | None, started: datetime) -> AsyncIterator[tuple[list[NewWork], str]]: ...
+
+    async def handle(self, jobs: Sequence[Job]) -> list[Outcome]: ...
+
+
+class PeriodicTask(Protocol):
+    name: str
+
+    async def sync(self) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    flow: ObservedFlow
+    source: str
+    interval: float
+
+
+@dataclass
+class Settings:
+    batch_size: int = 64
+    batches_in_flight: int = 4
+    heartbeat_seconds: float = 15.0
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Engine:
+    def __init__(
+        self,
+        backend: JobBackend,
+        clock: Clock,
+        policy: RetryPolicy,
+        settings: Settings,
+        *,
+        on_event: Callable[[dict[str, object]], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.clock = clock
+        self.policy = policy
+        self.settings = settings
+        self.worker_id = new_worker_id()
+        self.on_event = on_event or (lambda event: None)
+        self.observed: Counter[str] = Counter()
+
+    def _worker(self, flow: ObservedFlow) -> LaneWorker:
+        def on_batch(batch: Counter[str]) -> None:
+            self.on_event({"event": "batch", "lane": flow.lane, **batch})
+
+        return LaneWorker(
+            flow, self.backend, self.policy, self.clock, self.worker_id,
+            batch_size=self.settings.batch_size, in_flight=self.settings.batches_in_flight, on_batch=on_batch,
+        )
+
+    async def start(self) -> None:
+        swept = await self.backend.start(self.worker_id, self.clock.now())
+        self.on_event({"event": "start", "worker": self.worker_id, "swept": swept})
+
+    async def observe(self, schedule: Schedule, worker: LaneWorker | None = None) -> int:
+        """One observation pass; each page and its cursor advance are committed together."""
+        flow = schedule.flow
+        cursor = await self.backend.cursor(flow.name, schedule.source)
+        started = self.clock.now()
+        count = 0
+        async for rows, high_water in flow.observe(cursor, started):
+            await self.backend.enqueue(rows, self.clock.now(), (flow.name, schedule.source, high_water))
+            count += len(rows)
+            self.observed[flow.name] += len(rows)
+            self.on_event({"event": "observed", "flow": flow.name, "rows": len(rows), "cursor": high_water})
+            if worker:
+                worker.wake.set()
+        return count
+
+    async def drain(self, schedule: Schedule, before: Sequence[PeriodicTask] = ()) -> Counter[str]:
+        """Run `before` (e.g. the item sync), then observe once while posting; return when all is posted."""
+        await self.start()
+        for task in before:
+            result = await task.sync()
+            self.on_event({"event": "synced", "task": task.name, "result": repr(result)})
+        worker = self._worker(schedule.flow)
+        stop, observed = asyncio.Event(), asyncio.Event()
+        work = asyncio.create_task(worker.run(stop, drain_after=observed))
+        beat = asyncio.create_task(self._heartbeat(stop))
+        try:
+            await self.observe(schedule, worker)
+            observed.set()
+            worker.wake.set()
+            await work
+        finally:
+            stop.set()
+            for task in (work, beat):
+                if not task.done():
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        return worker.totals
+
+    async def run(self, schedules: Sequence[Schedule], periodic: Sequence[tuple[PeriodicTask, float]],
+                  stop: asyncio.Event) -> None:
+        """Until `stop`: every flow observed on its interval, every lane worked continuously."""
+        await self.start()
+        workers = {s.flow.lane: self._worker(s.flow) for s in schedules}
+        tasks = [asyncio.create_task(w.run(stop)) for w in workers.values()]
+        tasks += [asyncio.create_task(self._every(s.interval, stop, self._observe_job(s, workers[s.flow.lane])))
+                  for s in schedules]
+        tasks += [asyncio.create_task(self._every(interval, stop, task.sync)) for task, interval in periodic]
+        tasks.append(asyncio.create_task(self._heartbeat(stop)))
+        try:
+            done, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())],
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _observe_job(self, schedule: Schedule, worker: LaneWorker) -> Callable[[], object]:
+        async def job() -> int:
+            return await self.observe(schedule, worker)
+
+        return job
+
+    async def _every(self, interval: float, stop: asyncio.Event, job: Callable[[], object]) -> None:
+        while not stop.is_set():
+            result = job()
+            if asyncio.iscoroutine(result):
+                await result
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.heartbeat_seconds)
+            if stop.is_set():
+                return
+            swept = await self.backend.heartbeat(self.worker_id, self.clock.now())
+            if swept:
+                log.warning("swept %d stalled jobs back to the queue", swept)

@@ -1,0 +1,121 @@
+"""Persistence: SQLAlchemy 2 Core over SQLite (WAL) or PostgreSQL, with Alembic migrations.
+
+`Store` is the one object the rest of trueup holds; its methods are synchronous and each is one
+transaction. The runtime calls them from a single database thread so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, func, select
+
+from trueup.model.items import ErpItem
+from trueup.model.work import Job, NewWork, Outcome, Status
+from trueup.store import ledger
+from trueup.store.db import migrate, open_engine
+from trueup.store.items import items_for, upsert_items
+from trueup.store.schema import links, work
+from trueup.store.state import get_cursor, set_cursor
+
+
+class Store:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.engine: Engine = open_engine(url)
+        if create:
+            migrate(self.engine)
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # observation
+    def enqueue(
+        self, rows: Sequence[NewWork], now: datetime, cursor: tuple[str, str, str] | None = None
+    ) -> None:
+        """Enqueue observed work and advance the cursor that covers it, in one transaction."""
+        with self.tx() as conn:
+            ledger.enqueue(conn, rows, now)
+            if cursor:
+                set_cursor(conn, *cursor, now)
+
+    def cursor(self, flow: str, source: str) -> str | None:
+        with self.tx() as conn:
+            return get_cursor(conn, flow, source)
+
+    # workers
+    def claim(
+        self, lane: str, worker: str, limit: int, now: datetime, lease: timedelta, *, waiting: bool = True
+    ) -> list[Job]:
+        with self.tx() as conn:
+            return ledger.claim(conn, lane, worker, limit, now, lease, waiting=waiting)
+
+    def record(self, outcomes: Iterable[Outcome], now: datetime) -> None:
+        with self.tx() as conn:
+            ledger.record(conn, outcomes, now)
+
+    def release(self, job_ids: Sequence[int], now: datetime) -> None:
+        with self.tx() as conn:
+            ledger.release(conn, job_ids, now)
+
+    def register_worker(self, worker: str, now: datetime, *, exclusive: bool) -> int:
+        """Register this process; in embedded mode every other worker is dead, so its rows come back."""
+        import os
+
+        with self.tx() as conn:
+            if exclusive:
+                ledger.forget_workers(conn, keep=worker)
+            ledger.heartbeat(conn, worker, socket.gethostname(), os.getpid(), now)
+            return ledger.sweep(conn, now, dead_after=timedelta(days=36500) if not exclusive else timedelta(0))
+
+    def heartbeat_and_sweep(self, worker: str, now: datetime, dead_after: timedelta) -> int:
+        import os
+
+        with self.tx() as conn:
+            ledger.heartbeat(conn, worker, socket.gethostname(), os.getpid(), now)
+            return ledger.sweep(conn, now, dead_after)
+
+    def next_due(self, lane: str, *, waiting: bool = True) -> datetime | None:
+        with self.tx() as conn:
+            return ledger.next_due(conn, lane, waiting=waiting)
+
+    def outstanding(self, lane: str) -> int:
+        with self.tx() as conn:
+            return ledger.outstanding(conn, lane)
+
+    # items
+    def upsert_items(self, erp: str, items: Sequence[ErpItem], now: datetime) -> None:
+        with self.tx() as conn:
+            upsert_items(conn, erp, items, now)
+
+    def items_for(self, erp: str, skus: Iterable[str]) -> dict[str, ErpItem]:
+        with self.tx() as conn:
+            return items_for(conn, erp, skus)
+
+    # reporting
+    def counts(self, kind: str | None = None) -> dict[str, int]:
+        with self.tx() as conn:
+            return ledger.counts(conn, kind)
+
+    def counts_by_reason(self, statuses: Sequence[Status] = (Status.PARKED,)) -> dict[str, int]:
+        with self.tx() as conn:
+            return ledger.counts_by_reason(conn, statuses)
+
+    def link_count(self, kind: str) -> int:
+        with self.tx() as conn:
+            return int(conn.execute(select(func.count()).where(links.c.kind == kind)).scalar_one())
+
+    def work_count(self, kind: str) -> int:
+        with self.tx() as conn:
+            return int(conn.execute(select(func.count()).where(work.c.kind == kind)).scalar_one())
+
+
+__all__ = ["Store"]

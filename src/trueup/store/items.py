@@ -1,0 +1,68 @@
+"""The item map: storefront SKU ⇄ ERP item, as last read from the ERP's item master."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from trueup.model.items import ErpItem
+from trueup.store.ledger import _insert
+from trueup.store.schema import item_map
+
+
+def upsert_items(conn: Connection, erp: str, items: Sequence[ErpItem], now: datetime) -> None:
+    if not items:
+        return
+    stmt = _insert(conn, item_map).values(
+        [
+            {
+                "erp": erp,
+                "sku": i.sku,
+                "erp_item_id": i.erp_item_id,
+                "barcode": i.barcode,
+                "pid": i.pid,
+                "name": i.name,
+                "active": i.active,
+                "source_version": i.source_version,
+                "updated_at": now,
+            }
+            for i in items
+        ]
+    )
+    excluded = stmt.excluded
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[item_map.c.erp, item_map.c.sku],
+            set_={
+                "erp_item_id": excluded.erp_item_id,
+                "barcode": excluded.barcode,
+                "pid": excluded.pid,
+                "name": excluded.name,
+                "active": excluded.active,
+                "source_version": excluded.source_version,
+                "updated_at": excluded.updated_at,
+            },
+        )
+    )
+
+
+def items_for(conn: Connection, erp: str, skus: Iterable[str]) -> dict[str, ErpItem]:
+    wanted = sorted(set(skus))
+    found: dict[str, ErpItem] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(
+            select(
+                item_map.c.sku,
+                item_map.c.erp_item_id,
+                item_map.c.barcode,
+                item_map.c.pid,
+                item_map.c.active,
+                item_map.c.name,
+                item_map.c.source_version,
+            ).where(item_map.c.erp == erp, item_map.c.sku.in_(wanted[start : start + 500]))
+        )
+        for sku, item_id, barcode, pid, active, name, version in rows:
+            found[sku] = ErpItem(sku, item_id, barcode, pid, bool(active), name, version)
+    return found
