@@ -21,7 +21,13 @@ from trueup.config import EXAMPLE, Config, load_config
 from trueup.errors import Fatal
 from trueup.model.exceptions import REASONS, Reason
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Keeps a storefront and an ERP true.")
+# Tracebacks never print local variables: they hold customers' personal data and tokens (R-SEC-2).
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    help="Keeps a storefront and an ERP true.",
+)
 sync_app = typer.Typer(no_args_is_help=True, help="Run one flow now.")
 exc_app = typer.Typer(no_args_is_help=True, help="The exception queue: list, show, retry, resolve, ignore.")
 app.add_typer(sync_app, name="sync")
@@ -61,7 +67,7 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         import uvloop
 
-        return uvloop.run(coro)  # type: ignore[no-any-return]
+        return uvloop.run(coro)
     except ImportError:
         return asyncio.run(coro)
 
@@ -98,7 +104,9 @@ def sync_orders(
     config: ConfigOpt = Path("trueup.toml"),
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit when all is posted.")] = True,
     progress: Annotated[str, typer.Option(help="Progress output: none or jsonl.")] = "none",
-    skip_items: Annotated[bool, typer.Option("--skip-items", help="Do not refresh the ERP item map first.")] = False,
+    skip_items: Annotated[
+        bool, typer.Option("--skip-items", help="Do not refresh the ERP item map first.")
+    ] = False,
 ) -> None:
     """Post paid storefront orders to the ERP: observe once, post everything, then exit."""
     from trueup.deployment import open_deployment
@@ -164,9 +172,13 @@ def demo(
     orders: Annotated[int, typer.Option(help="Orders in the simulated trading day.")] = 500,
     seed: Annotated[int, typer.Option(help="Scenario seed: the same seed gives the same day.")] = 1,
     erp: Annotated[str, typer.Option(help="ERP to run against (rest).")] = "rest",
-    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Keep the sandboxes up afterwards.")] = True,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Keep the sandboxes up afterwards.")
+    ] = True,
     as_json: JsonOpt = False,
-    workdir: Annotated[Path, typer.Option(help="Where the demo's config and database go.")] = Path(".trueup-demo"),
+    workdir: Annotated[Path, typer.Option(help="Where the demo's config and database go.")] = Path(
+        ".trueup-demo"
+    ),
 ) -> None:
     """Simulate a trading day against the sandbox Magento and ERP, and report what happened."""
     from trueup.demo import DemoOptions, run_demo
@@ -186,11 +198,18 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
-def _demo_with_progress(opts: Any, run_demo: Callable[..., Coroutine[Any, Any, dict[str, Any]]]) -> dict[str, Any]:
+def _demo_with_progress(
+    opts: Any, run_demo: Callable[..., Coroutine[Any, Any, dict[str, Any]]]
+) -> dict[str, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task("orders settled", total=opts.orders)
 
         def on_event(event: dict[str, object]) -> None:
@@ -205,8 +224,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
     o = summary["orders"]
     out = Console()
     out.print(f"\n[bold]Trading day (seed {summary['seed']})[/]: {o['generated']} Magento orders")
-    out.print(f"  posted to the ERP      {o['posted']}  (ERP holds {summary['erp_sales_orders']} sales orders,"
-              f" {summary['duplicate_erp_orders']} duplicates)")
+    out.print(
+        f"  posted to the ERP      {o['posted']}  (ERP holds {summary['erp_sales_orders']} sales orders,"
+        f" {summary['duplicate_erp_orders']} duplicates)"
+    )
     out.print(f"  parked as exceptions   {o['parked']}")
     out.print(f"  paid later in the day  {o['payments_captured_later']} (waited, then posted)")
     table = Table(title="Exception queue by reason")
@@ -216,8 +237,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
         info = REASONS[Reason(reason)]
         table.add_row(reason, str(n), info.owner, info.title)
     out.print(table)
-    verdict = "every order ended as the scenario expected" if summary["outcomes_as_expected"] else (
-        f"MISMATCHES: {summary['outcome_mismatches']}")
+    verdict = (
+        "every order ended as the scenario expected"
+        if summary["outcomes_as_expected"]
+        else (f"MISMATCHES: {summary['outcome_mismatches']}")
+    )
     out.print(f"Check: {verdict}.")
 
 
@@ -252,8 +276,9 @@ def exc_list(
         table.add_column(col, overflow="fold")
     for r in rows:
         impact = f"{r.currency} {r.impact_minor / 100:.2f}" if r.currency else ""
-        table.add_row(f"#{r.id}", r.key, r.reason or "", r.owner or "", r.field or "", impact,
-                      (r.detail or "")[:160])
+        table.add_row(
+            f"#{r.id}", r.key, r.reason or "", r.owner or "", r.field or "", impact, (r.detail or "")[:160]
+        )
     Console().print(table)
 
 
@@ -282,8 +307,9 @@ def exc_show(
         out.print(f"  {entry['at']} {entry['actor']} {entry['action']}: {entry['note']}")
 
 
-def _act(action: str, idents: list[str], reason: str | None, config: Path, note: str, actor: str,
-         as_json: bool) -> None:
+def _act(
+    action: str, idents: list[str], reason: str | None, config: Path, note: str, actor: str, as_json: bool
+) -> None:
     from trueup.runtime.clock import SystemClock
     from trueup.store.exceptions import act, find, list_exceptions
 
@@ -301,8 +327,14 @@ def _act(action: str, idents: list[str], reason: str | None, config: Path, note:
                 results.append({"id": ident, "ok": False, "error": "not found"})
                 continue
             ok = act(conn, action, row, actor=actor, note=note, now=now)
-            results.append({"id": row.id, "key": row.key, "ok": ok,
-                            **({} if ok else {"error": f"status {row.status} does not allow {action}"})})
+            results.append(
+                {
+                    "id": row.id,
+                    "key": row.key,
+                    "ok": ok,
+                    **({} if ok else {"error": f"status {row.status} does not allow {action}"}),
+                }
+            )
     if as_json:
         print(json.dumps(results, indent=2))
     else:

@@ -94,7 +94,11 @@ class MappingsConfig(Section):
         """Accept `"tablerate_bestway" = "DPD/NEXTDAY"` as shorthand for carrier and service."""
         if isinstance(value, dict):
             return {
-                k: ({"carrier": v.partition("/")[0], "service": v.partition("/")[2]} if isinstance(v, str) else v)
+                k: (
+                    {"carrier": v.partition("/")[0], "service": v.partition("/")[2]}
+                    if isinstance(v, str)
+                    else v
+                )
                 for k, v in value.items()
             }
         return value
@@ -152,7 +156,7 @@ def secret(env_name: str) -> str:
     return value
 
 
-EXAMPLE = '''\
+EXAMPLE = """\
 # trueup deployment configuration. Secrets are never written here: each section names the
 # environment variable that holds its token.
 
@@ -207,4 +211,4 @@ database_url = "sqlite:///trueup.db"   # or postgresql://user@host/dbname
 batch_size = 64
 retry_base_seconds = 2
 max_attempts = 8
-'''
+"""

@@ -35,14 +35,28 @@ class DemoOptions:
 
 def demo_config(world: World, workdir: Path) -> dict[str, Any]:
     return {
-        "storefront": {"kind": "magento", "name": "magento", "base_url": world.magento_url,
-                       "token_env": "TRUEUP_DEMO_MAGENTO_TOKEN", "page_size": 200},
-        "erp": {"kind": "rest", "name": "erp", "base_url": world.erp_url, "token_env": "TRUEUP_DEMO_ERP_TOKEN",
-                "concurrency": 32},
+        "storefront": {
+            "kind": "magento",
+            "name": "magento",
+            "base_url": world.magento_url,
+            "token_env": "TRUEUP_DEMO_MAGENTO_TOKEN",
+            "page_size": 200,
+        },
+        "erp": {
+            "kind": "rest",
+            "name": "erp",
+            "base_url": world.erp_url,
+            "token_env": "TRUEUP_DEMO_ERP_TOKEN",
+            "concurrency": 32,
+        },
         "flows": {"orders": {"interval_seconds": 30, "payment_recheck_seconds": 60}},
         "mappings": {"carriers": dict(CARRIERS)},
-        "runtime": {"database_url": f"sqlite:///{workdir / 'demo.db'}", "retry_base_seconds": 0.05,
-                    "retry_max_seconds": 2, "max_attempts": 10},
+        "runtime": {
+            "database_url": f"sqlite:///{workdir / 'demo.db'}",
+            "retry_base_seconds": 0.05,
+            "retry_max_seconds": 2,
+            "max_attempts": 10,
+        },
     }
 
 
@@ -66,7 +80,9 @@ def write_toml(data: dict[str, Any], path: Path) -> None:
     path.write_text("\n".join(lines).lstrip() + "\n", encoding="utf-8")
 
 
-async def run_demo(opts: DemoOptions, on_event: Callable[[dict[str, object]], None] | None = None) -> dict[str, Any]:
+async def run_demo(
+    opts: DemoOptions, on_event: Callable[[dict[str, object]], None] | None = None
+) -> dict[str, Any]:
     from trueup.sandbox.faults import Faults
 
     scenario = trading_day(opts.seed, opts.orders)
@@ -102,7 +118,9 @@ async def run_demo(opts: DemoOptions, on_event: Callable[[dict[str, object]], No
             "erp_sales_orders": sum(erp_counts.values()),
             "duplicate_erp_orders": sum(n - 1 for n in erp_counts.values() if n > 1),
             "exceptions_by_reason": dict(sorted(by_reason.items())),
-            "expected_by_reason": dict(sorted(Counter(v for v in scenario.expected.values() if v != "post").items())),
+            "expected_by_reason": dict(
+                sorted(Counter(v for v in scenario.expected.values() if v != "post").items())
+            ),
             "outcomes_as_expected": not outcome_mismatches,
             "outcome_mismatches": outcome_mismatches[:20],
             "passes": {"first": dict(first), "after_capture": dict(second)},
@@ -126,5 +144,8 @@ def _mismatches(expected: dict[str, str], workdir: Path, config: Config) -> list
             actual = {key: ("post" if status == Status.DONE else str(reason)) for key, status, reason in rows}
     finally:
         store.close()
-    return [f"{key}: expected {want}, got {actual.get(key)}" for key, want in sorted(expected.items())
-            if actual.get(key) != want]
+    return [
+        f"{key}: expected {want}, got {actual.get(key)}"
+        for key, want in sorted(expected.items())
+        if actual.get(key) != want
+    ]

@@ -96,10 +96,20 @@ async def open_deployment(
     timeout = aiohttp.ClientTimeout(total=max(config.erp.timeout_seconds, config.storefront.timeout_seconds))
     session = aiohttp.ClientSession(connector=connector, timeout=timeout)
     try:
-        magento = MagentoClient(session, config.storefront.base_url, secret(config.storefront.token_env),
-                                concurrency=config.storefront.concurrency)
-        erp = RestErp(session, config.erp.base_url, secret(config.erp.token_env), name=config.erp.name,
-                      limits=config.erp.limits.to_limits(), concurrency=config.erp.concurrency)
+        magento = MagentoClient(
+            session,
+            config.storefront.base_url,
+            secret(config.storefront.token_env),
+            concurrency=config.storefront.concurrency,
+        )
+        erp = RestErp(
+            session,
+            config.erp.base_url,
+            secret(config.erp.token_env),
+            name=config.erp.name,
+            limits=config.erp.limits.to_limits(),
+            concurrency=config.erp.concurrency,
+        )
         item_map = StoreItemMap(backend, config.erp.name, clock)
         flow_cfg = config.flows.orders
         orders = OrderFlow(
@@ -113,7 +123,9 @@ async def open_deployment(
         )
         policy = RetryPolicy(runtime.retry_base_seconds, runtime.retry_max_seconds, runtime.max_attempts)
         engine = Engine(
-            backend, clock, policy,
+            backend,
+            clock,
+            policy,
             Settings(runtime.batch_size, runtime.batches_in_flight, runtime.heartbeat_seconds),
             on_event=on_event,
         )

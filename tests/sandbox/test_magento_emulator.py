@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,7 +18,7 @@ import pytest
 from starlette.types import ASGIApp
 
 from trueup.sandbox.faults import Faults
-from trueup.sandbox.magento import MagentoState, create_app
+from trueup.sandbox.magento import MagentoState, create_app, parse_search_criteria
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = REPO_ROOT.parent / "shared" / "contracts" / "magento" / "magento_rest_subset.json"
@@ -255,7 +256,9 @@ ORDERS = [
 def magento(serve: Callable[[ASGIApp], str], token: str) -> Magento:
     state = MagentoState()
     for entity_id, updated_at, status, store_id, total in ORDERS:
-        order = make_order(entity_id, updated_at=updated_at, status=status, store_id=store_id, grand_total=total)
+        order = make_order(
+            entity_id, updated_at=updated_at, status=status, store_id=store_id, grand_total=total
+        )
         state.add_order(order)
     faults = Faults()
     root = serve(create_app(state, token=token, faults=faults))
@@ -461,7 +464,10 @@ async def test_bad_condition_or_field_is_400(
         async with http.get(magento.api + "/orders", params=params, headers=auth) as resp:
             assert resp.status == 400
             body = await resp.json()
-            assert body == {"message": 'Invalid value of "%1" provided for the %2 field.', "parameters": parameters}
+            assert body == {
+                "message": 'Invalid value of "%1" provided for the %2 field.',
+                "parameters": parameters,
+            }
     async with http.get(magento.api + "/orders", headers=auth) as resp:
         assert resp.status == 400
         assert (await resp.json())["parameters"] == {"fieldName": "searchCriteria"}
@@ -603,7 +609,11 @@ async def test_every_response_matches_the_contract(
     requests: list[tuple[str, Mapping[str, str], Mapping[str, str]]] = [
         ("/orders", criteria(), auth),
         ("/orders", criteria([("status", "pending", "eq")], pageSize=1, currentPage=5), auth),
-        ("/orders", criteria([("updated_at", "2026-11-23 10:00:00", "gteq")], sort=[("updated_at", "DESC")]), auth),
+        (
+            "/orders",
+            criteria([("updated_at", "2026-11-23 10:00:00", "gteq")], sort=[("updated_at", "DESC")]),
+            auth,
+        ),
         ("/orders", criteria([("status", "none", "eq")]), auth),
         ("/orders", criteria([("status", "x", "bogus")]), auth),
         ("/orders", {}, auth),
@@ -628,3 +638,36 @@ async def test_every_response_matches_the_contract(
     async with http.get(magento.api + "/orders/1", headers=auth) as resp:
         assert resp.status == 503
         error.validate(await resp.json())
+
+
+# --- the index agrees with a full scan -------------------------------------------------------------------
+
+
+def test_indexed_search_agrees_with_a_full_scan() -> None:
+    rng = random.Random(7)
+    state = MagentoState()
+    stamps = [f"2026-11-{d:02d} {h:02d}:00:00" for d in (1, 2, 3) for h in (0, 6, 12, 18)]
+    for n in range(1, 301):
+        updated = rng.choice(stamps)
+        state.add_order(
+            {"entity_id": n, "increment_id": f"{n:09d}", "created_at": min(updated, rng.choice(stamps)),
+             "updated_at": updated, "status": rng.choice(["pending", "complete"]), "grand_total": D(n)}
+        )  # fmt: skip
+    for n in range(1, 301, 7):  # moves orders within the index
+        state.update_order(n, {"status": "processing"}, rng.choice(stamps))
+    for _ in range(300):
+        field = rng.choice(["updated_at", "created_at"])
+        groups = [
+            [(field, rng.choice(stamps), rng.choice(["gt", "gteq", "lt", "lteq", "eq", "from", "to"]))]
+            for _ in range(rng.randint(1, 2))
+        ]
+        if rng.random() < 0.5:
+            groups.append([("status", rng.choice(["pending", "processing"]), "eq")])
+        sort = rng.choice([[], [(field, "ASC")], [(field, "DESC")], [("grand_total", "DESC")]])
+        size, page = rng.choice([(None, None), (7, rng.randint(1, 50))])
+        paging: dict[str, Any] = {} if size is None else {"pageSize": size, "currentPage": page}
+        indexed = parse_search_criteria(criteria(*groups, sort=sort, **paging).items())
+        # an impossible second filter in each group forbids the index without changing the result
+        scanned_groups = [[*g, ("entity_id", "-1", "eq")] for g in groups]
+        scanned = parse_search_criteria(criteria(*scanned_groups, sort=sort, **paging).items())
+        assert state.search(indexed) == state.search(scanned), (groups, sort, paging)

@@ -1,5 +1,6 @@
-"""The generic REST ERP emulator over real HTTP, against `docs/connectors/rest-erp.md`: posting, idempotency
-(409 or, with `enforce_unique` off, a duplicate), field limits, money rules, item paging, lookup and faults."""
+"""The generic REST ERP emulator over real HTTP, against `docs/connectors/rest-erp.md`: posting,
+idempotency (409, or a duplicate with `enforce_unique` off), field limits, money rules, item paging, lookup
+and faults."""
 
 from __future__ import annotations
 
@@ -177,7 +178,9 @@ async def test_unknown_or_inactive_item_is_422(
         assert word in error["message"]
 
 
-async def test_money_as_a_json_number_is_422(http: aiohttp.ClientSession, erp: Erp, auth: dict[str, str]) -> None:
+async def test_money_as_a_json_number_is_422(
+    http: aiohttp.ClientSession, erp: Erp, auth: dict[str, str]
+) -> None:
     for path in (("grand_total",), ("lines", 0, "unit_price"), ("shipping", "net")):
         body: Any = sales_order()
         target = body
@@ -213,11 +216,11 @@ async def test_lookup_by_external_id(http: aiohttp.ClientSession, erp: Erp, auth
 async def test_items_paging_and_updated_since(
     http: aiohttp.ClientSession, erp: Erp, auth: dict[str, str]
 ) -> None:
-    async with http.post(
-        erp.root + "/_sandbox/items",
-        json={"items": [{"item_id": f"IT-{n:06d}", "sku": f"SKU-{n}", "updated_at": f"2026-11-24T{n:02d}:00:00Z"}
-                        for n in range(1, 6)]},
-    ) as resp:  # fmt: skip
+    rows = [
+        {"item_id": f"IT-{n:06d}", "sku": f"SKU-{n}", "updated_at": f"2026-11-24T{n:02d}:00:00Z"}
+        for n in range(1, 6)
+    ]
+    async with http.post(erp.root + "/_sandbox/items", json={"items": rows}) as resp:
         assert await resp.json() == {"added": 5, "total": 7}
     pages: list[list[str]] = []
     page = 1

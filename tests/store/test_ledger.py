@@ -37,20 +37,46 @@ def store(db_url: str) -> Store:
 def test_the_database_enforces_one_row_per_key(store: Store, clock: FakeClock) -> None:
     store.enqueue([new("A")], clock.now())
     with pytest.raises(IntegrityError), store.tx() as conn:
-        conn.execute(insert(work).values(kind="order.post", key="A", lane="orders", lock="x", payload="{}",
-                                         source_version="", status="todo", attempts=0, next_at=clock.now(),
-                                         impact_minor=0, created_at=clock.now(), updated_at=clock.now()))
+        conn.execute(
+            insert(work).values(
+                kind="order.post",
+                key="A",
+                lane="orders",
+                lock="x",
+                payload="{}",
+                source_version="",
+                status="todo",
+                attempts=0,
+                next_at=clock.now(),
+                impact_minor=0,
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+        )
 
 
 def test_links_are_unique_on_both_sides(store: Store, clock: FakeClock) -> None:
-    row = {"kind": "order", "storefront": "magento", "external_id": "1", "erp": "erp", "erp_ref": "SO-1",
-           "created_at": clock.now()}
+    row = {
+        "kind": "order",
+        "storefront": "magento",
+        "external_id": "1",
+        "erp": "erp",
+        "erp_ref": "SO-1",
+        "created_at": clock.now(),
+    }
     with store.tx() as conn:
         conn.execute(insert(links).values(row))
     for clash in ({"external_id": "2"}, {"erp_ref": "SO-2"}):
         with pytest.raises(IntegrityError), store.tx() as conn:
-            conn.execute(insert(links).values({**row, **({"erp_ref": "SO-1"} if "external_id" in clash
-                                                         else {"external_id": "1"}), **clash}))
+            conn.execute(
+                insert(links).values(
+                    {
+                        **row,
+                        **({"erp_ref": "SO-1"} if "external_id" in clash else {"external_id": "1"}),
+                        **clash,
+                    }
+                )
+            )
 
 
 def test_reobserving_is_a_no_op_unless_the_source_changed(store: Store, clock: FakeClock) -> None:
@@ -66,8 +92,10 @@ def test_reobserving_is_a_no_op_unless_the_source_changed(store: Store, clock: F
 
 
 def test_claim_is_fifo_per_lock_and_skips_blocked_locks(store: Store, clock: FakeClock) -> None:
-    store.enqueue([new("A1", lock="order:A"), new("A2", lock="order:A", kind="despatch"), new("B", lock="order:B")],
-                  clock.now())
+    store.enqueue(
+        [new("A1", lock="order:A"), new("A2", lock="order:A", kind="despatch"), new("B", lock="order:B")],
+        clock.now(),
+    )
     first = store.claim("orders", "w1", 10, clock.now(), LEASE)
     assert [j.key for j in first] == ["A1", "B"]  # A2 waits behind A1
     assert store.claim("orders", "w1", 10, clock.now(), LEASE) == []
@@ -87,8 +115,13 @@ def test_outcomes_schedule_retries_and_waits(store: Store, clock: FakeClock) -> 
     store.enqueue([new("A"), new("B")], clock.now())
     a, b = store.claim("orders", "w1", 10, clock.now(), LEASE)
     later = clock.now() + timedelta(seconds=30)
-    store.record([Retry(a, "503", at=later),
-                  Wait(b, Problem(Reason.PAYMENT_PENDING, Owner.FINANCE, "pending"), later)], clock.now())
+    store.record(
+        [
+            Retry(a, "503", at=later),
+            Wait(b, Problem(Reason.PAYMENT_PENDING, Owner.FINANCE, "pending"), later),
+        ],
+        clock.now(),
+    )
     assert statuses(store) == {"A": "retrying", "B": "waiting"}
     assert store.claim("orders", "w1", 10, clock.now(), LEASE) == []
     assert store.next_due("orders") == later

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from alembic.migration import MigrationContext
 from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
 from trueup.store import Store
 from trueup.store.schema import metadata

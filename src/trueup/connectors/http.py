@@ -91,10 +91,12 @@ class JsonClient:
             all_headers["Content-Type"] = "application/json"
         async with self._slots:
             try:
-                async with self.session.request(method, url, params=params, data=data, headers=all_headers) as resp:
+                async with self.session.request(
+                    method, url, params=params, data=data, headers=all_headers
+                ) as resp:
                     raw = await resp.read()
                     status, resp_headers = resp.status, resp.headers
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 raise Unavailable(f"{self.system} {method} {path}: {type(exc).__name__}: {exc}") from exc
         try:
             parsed = loads(raw)
@@ -111,7 +113,10 @@ class JsonClient:
                 retry_after=retry_after_seconds(resp_headers.get("Retry-After")),
             )
         if status in (401, 403):
-            raise Fatal(f"{self.system} {method} {path}: {status} not authorised: check the token ({_message(parsed)})")
+            raise Fatal(
+                f"{self.system} {method} {path}: {status} not authorised: "
+                f"check the token ({_message(parsed)})"
+            )
         return Response(status, parsed, resp_headers)
 
 

@@ -109,8 +109,12 @@ def plan_order(order: Order, items: Mapping[str, ErpItem], rules: OrderRules) ->
     problems: list[Problem] = []
     if order.currency not in rules.currencies:
         problems.append(
-            _problem(order, Reason.CURRENCY_MISMATCH, f"currency {order.currency!r} is not booked by the ERP",
-                     "currency")
+            _problem(
+                order,
+                Reason.CURRENCY_MISMATCH,
+                f"currency {order.currency!r} is not booked by the ERP",
+                "currency",
+            )
         )
 
     erp_lines: list[ErpOrderLine] = []
@@ -119,14 +123,22 @@ def plan_order(order: Order, items: Mapping[str, ErpItem], rules: OrderRules) ->
         item = items.get(sku)
         if item is None:
             problems.append(
-                _problem(order, Reason.UNKNOWN_SKU, f"SKU {sku!r} ({line.field}) is not in the ERP item master",
-                         line.field)
+                _problem(
+                    order,
+                    Reason.UNKNOWN_SKU,
+                    f"SKU {sku!r} ({line.field}) is not in the ERP item master",
+                    line.field,
+                )
             )
             continue
         if not item.active:
             problems.append(
-                _problem(order, Reason.INACTIVE_SKU,
-                         f"SKU {sku!r} ({line.field}) is inactive in the ERP (item {item.erp_item_id})", line.field)
+                _problem(
+                    order,
+                    Reason.INACTIVE_SKU,
+                    f"SKU {sku!r} ({line.field}) is inactive in the ERP (item {item.erp_item_id})",
+                    line.field,
+                )
             )
             continue
         taxable = line.net - line.discount
@@ -150,18 +162,26 @@ def plan_order(order: Order, items: Mapping[str, ErpItem], rules: OrderRules) ->
     carrier = rules.carriers.get(order.shipping.method)
     if carrier is None:
         problems.append(
-            _problem(order, Reason.UNMAPPED_CARRIER,
-                     f"shipping method {order.shipping.method!r} has no entry in [mappings.carriers]",
-                     "shipping.method")
+            _problem(
+                order,
+                Reason.UNMAPPED_CARRIER,
+                f"shipping method {order.shipping.method!r} has no entry in [mappings.carriers]",
+                "shipping.method",
+            )
         )
 
     bill_to, bill_problems = fit_address(order.billing_address, rules.limits, "billing_address")
     ship_source = order.shipping_address or order.billing_address
     ship_to, ship_problems = fit_address(ship_source, rules.limits, "shipping_address")
-    address_reason = {"too_long": Reason.ADDRESS_TOO_LONG, "invalid": Reason.ADDRESS_INVALID,
-                      "postcode": Reason.INVALID_POSTCODE}
+    address_reason = {
+        "too_long": Reason.ADDRESS_TOO_LONG,
+        "invalid": Reason.ADDRESS_INVALID,
+        "postcode": Reason.INVALID_POSTCODE,
+    }
     for ap in (*ship_problems, *bill_problems):
-        problems.append(_problem(order, address_reason[ap.kind], f"{ap.field} {ap.message} ({ap.value!r})", ap.field))
+        problems.append(
+            _problem(order, address_reason[ap.kind], f"{ap.field} {ap.message} ({ap.value!r})", ap.field)
+        )
 
     for tp in check_tax(order, rules.line_tax_tolerance, rules.tax_tolerance):
         reason = Reason.TAX_VARIANCE if tp.kind == "tax_variance" else Reason.TOTALS_MISMATCH
@@ -173,10 +193,17 @@ def plan_order(order: Order, items: Mapping[str, ErpItem], rules: OrderRules) ->
         problems.sort(key=lambda p: _PRIORITY.index(p.reason))
         return Reject(tuple(problems))
 
-    payable = {PaymentState.CAPTURED} | ({PaymentState.AUTHORISED} if rules.post_when == "authorised" else set())
+    payable = {PaymentState.CAPTURED} | (
+        {PaymentState.AUTHORISED} if rules.post_when == "authorised" else set()
+    )
     if order.payment.state not in payable:
-        return Hold(_problem(order, Reason.PAYMENT_PENDING,
-                             f"payment is {order.payment.state} ({order.payment.method}); posts once captured"))
+        return Hold(
+            _problem(
+                order,
+                Reason.PAYMENT_PENDING,
+                f"payment is {order.payment.state} ({order.payment.method}); posts once captured",
+            )
+        )
 
     assert carrier is not None and bill_to is not None and ship_to is not None
     shipping_net = order.shipping.amount - order.shipping.discount
@@ -208,8 +235,14 @@ def merge_problems(problems: Sequence[Problem]) -> Problem:
     """One exception per order, filed under its first problem, with every problem in the text."""
     first = problems[0]
     message = " ".join(p.message for p in problems)
-    return Problem(first.reason, first.owner, f"{message} Resolution: {REASONS[first.reason].resolution}",
-                   first.field, first.impact_minor, first.currency)
+    return Problem(
+        first.reason,
+        first.owner,
+        f"{message} Resolution: {REASONS[first.reason].resolution}",
+        first.field,
+        first.impact_minor,
+        first.currency,
+    )
 
 
 def observed_work(src: SourceOrder) -> NewWork:
@@ -250,7 +283,9 @@ class OrderFlow:
         self.payment_recheck = payment_recheck
         self.overlap = overlap
 
-    async def observe(self, cursor: str | None, started: datetime) -> AsyncIterator[tuple[list[NewWork], str]]:
+    async def observe(
+        self, cursor: str | None, started: datetime
+    ) -> AsyncIterator[tuple[list[NewWork], str]]:
         """Pages of ledger rows, each with the cursor value that covers it. The window never ends after
         `started`, so nothing updated during the run is skipped by the next one."""
         since = (datetime.fromisoformat(cursor) - self.overlap) if cursor else datetime(2000, 1, 1)
@@ -264,13 +299,18 @@ class OrderFlow:
             try:
                 orders.append((job, Order.model_validate_json(job.payload)))
             except ValidationError as exc:
-                problem = Problem(Reason.MALFORMED_RECORD, owner_of(Reason.MALFORMED_RECORD),
-                                  f"Order {job.key}: stored payload unreadable ({exc.error_count()} errors). "
-                                  f"Resolution: {REASONS[Reason.MALFORMED_RECORD].resolution}")
+                problem = Problem(
+                    Reason.MALFORMED_RECORD,
+                    owner_of(Reason.MALFORMED_RECORD),
+                    f"Order {job.key}: stored payload unreadable ({exc.error_count()} errors). "
+                    f"Resolution: {REASONS[Reason.MALFORMED_RECORD].resolution}",
+                )
                 outcomes.append(Park(job, problem))
         skus = {erp_sku(line.sku, self.rules) for _, order in orders for line in booked_lines(order)}
         items = await self.item_map.items_for(skus)
-        applied = await asyncio.gather(*(self._apply(job, plan_order(order, items, self.rules)) for job, order in orders))
+        applied = await asyncio.gather(
+            *(self._apply(job, plan_order(order, items, self.rules)) for job, order in orders)
+        )
         return outcomes + list(applied)
 
     async def _apply(self, job: Job, plan: Plan) -> Outcome:
@@ -295,8 +335,13 @@ class OrderFlow:
         except Retriable as exc:
             return Retry(job, str(exc), retry_after=exc.retry_after)
         except Skippable as exc:
-            problem = Problem(exc.reason, exc.owner, f"Order {job.key}: {exc}", exc.field,
-                              to_minor(erp_order.grand_total), erp_order.currency)
+            problem = Problem(
+                exc.reason,
+                exc.owner,
+                f"Order {job.key}: {exc}",
+                exc.field,
+                to_minor(erp_order.grand_total),
+                erp_order.currency,
+            )
             return Park(job, problem)
         return Done(job, ref, LINK_KIND, storefront=self.source.name, erp=self.sink.name)
-

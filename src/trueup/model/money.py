@@ -16,8 +16,10 @@ def to_decimal(value: Any) -> Decimal:
         return value
     if value is None:
         return ZERO
-    if isinstance(value, bool) or isinstance(value, float):
-        raise TypeError(f"refusing to read money from {type(value).__name__} {value!r}; parse JSON with Decimal")
+    if isinstance(value, bool | float):
+        raise TypeError(
+            f"refusing to read money from {type(value).__name__} {value!r}; parse JSON with Decimal"
+        )
     if isinstance(value, int | str):
         return Decimal(value)
     raise TypeError(f"cannot read money from {type(value).__name__} {value!r}")

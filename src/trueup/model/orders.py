@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict
 
@@ -127,6 +128,15 @@ class Order(Record):
     grand_total: Decimal
     prices_include_tax: bool = False
 
+    @cached_property
+    def _children(self) -> dict[str, tuple[OrderLine, ...]]:
+        children: dict[str, list[OrderLine]] = {}
+        for line in self.lines:
+            if line.parent_line_id is not None:
+                children.setdefault(line.parent_line_id, []).append(line)
+        return {parent: tuple(lines) for parent, lines in children.items()}
+
+    @cached_property
     def money_lines(self) -> tuple[OrderLine, ...]:
         """The lines whose amounts add up to the order's totals.
 
@@ -145,7 +155,7 @@ class Order(Record):
         return tuple(lines)
 
     def children_of(self, line_id: str) -> tuple[OrderLine, ...]:
-        return tuple(line for line in self.lines if line.parent_line_id == line_id)
+        return self._children.get(line_id, ())
 
 
 class ErpOrderLine(Record):

@@ -57,7 +57,9 @@ def fit_street(street: tuple[str, ...], width: int, max_lines: int) -> list[str]
     return wrapped if len(wrapped) <= max_lines else None
 
 
-def fit_address(address: Address, limits: FieldLimits, where: str) -> tuple[ErpAddress | None, list[AddressProblem]]:
+def fit_address(
+    address: Address, limits: FieldLimits, where: str
+) -> tuple[ErpAddress | None, list[AddressProblem]]:
     """Map an address onto the ERP's fields, or say exactly which field does not fit."""
     problems: list[AddressProblem] = []
     country = address.country.strip().upper()

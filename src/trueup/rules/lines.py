@@ -47,7 +47,7 @@ def apportion(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
 def booked_lines(order: Order) -> list[BookedLine]:
     index = {line.line_id: i for i, line in enumerate(order.lines)}
     booked: list[BookedLine] = []
-    for parent in order.money_lines():
+    for parent in order.money_lines:
         children = order.children_of(parent.line_id)
         where = f"lines[{index[parent.line_id]}]"
         if parent.product_type == ProductType.CONFIGURABLE and children:
@@ -55,8 +55,15 @@ def booked_lines(order: Order) -> list[BookedLine]:
             net, discount, tax = _money(parent)
             booked.append(
                 BookedLine(
-                    parent.line_id, child.sku, child.name or parent.name, parent.qty, net, discount, tax,
-                    parent.tax_rate, f"lines[{index[child.line_id]}].sku",
+                    parent.line_id,
+                    child.sku,
+                    child.name or parent.name,
+                    parent.qty,
+                    net,
+                    discount,
+                    tax,
+                    parent.tax_rate,
+                    f"lines[{index[child.line_id]}].sku",
                 )
             )
         elif parent.product_type == ProductType.BUNDLE and children:
@@ -65,24 +72,54 @@ def booked_lines(order: Order) -> list[BookedLine]:
                 for c in children:
                     net, discount, tax = _money(c)
                     booked.append(
-                        BookedLine(c.line_id, c.sku, c.name, c.qty, net, discount, tax, c.tax_rate,
-                                   f"lines[{index[c.line_id]}].sku")
+                        BookedLine(
+                            c.line_id,
+                            c.sku,
+                            c.name,
+                            c.qty,
+                            net,
+                            discount,
+                            tax,
+                            c.tax_rate,
+                            f"lines[{index[c.line_id]}].sku",
+                        )
                     )
             else:
                 net, discount, tax = _money(parent)
                 weights = [c.qty for c in children]
                 for c, n, d, t in zip(
-                    children, apportion(net, weights), apportion(discount, weights), apportion(tax, weights),
+                    children,
+                    apportion(net, weights),
+                    apportion(discount, weights),
+                    apportion(tax, weights),
                     strict=True,
                 ):
                     booked.append(
-                        BookedLine(c.line_id, c.sku, c.name, c.qty, n, d, t, parent.tax_rate,
-                                   f"lines[{index[c.line_id]}].sku")
+                        BookedLine(
+                            c.line_id,
+                            c.sku,
+                            c.name,
+                            c.qty,
+                            n,
+                            d,
+                            t,
+                            parent.tax_rate,
+                            f"lines[{index[c.line_id]}].sku",
+                        )
                     )
         else:
             net, discount, tax = _money(parent)
             booked.append(
-                BookedLine(parent.line_id, parent.sku, parent.name, parent.qty, net, discount, tax,
-                           parent.tax_rate, f"{where}.sku")
+                BookedLine(
+                    parent.line_id,
+                    parent.sku,
+                    parent.name,
+                    parent.qty,
+                    net,
+                    discount,
+                    tax,
+                    parent.tax_rate,
+                    f"{where}.sku",
+                )
             )
     return booked

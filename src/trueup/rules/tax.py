@@ -34,7 +34,7 @@ def expected_line_tax(taxable: Decimal, rate_percent: Decimal) -> Decimal:
 def check_tax(order: Order, line_tolerance: Decimal, order_tolerance: Decimal) -> list[TaxProblem]:
     problems: list[TaxProblem] = []
     index = {line.line_id: i for i, line in enumerate(order.lines)}
-    for line in order.money_lines():
+    for line in order.money_lines:
         expected = expected_line_tax(line.taxable, line.tax_rate)
         if abs(line.tax - expected) > line_tolerance:
             problems.append(
@@ -46,7 +46,7 @@ def check_tax(order: Order, line_tolerance: Decimal, order_tolerance: Decimal) -
                     f"line {line.sku!r} tax {line.tax} but {line.tax_rate}% of {line.taxable} is {expected}",
                 )
             )
-    lines_tax = sum((line.tax for line in order.money_lines()), ZERO)
+    lines_tax = sum((line.tax for line in order.money_lines), ZERO)
     tax_total = lines_tax + order.shipping.tax
     if abs(tax_total - order.tax_total) > order_tolerance:
         problems.append(
@@ -59,7 +59,7 @@ def check_tax(order: Order, line_tolerance: Decimal, order_tolerance: Decimal) -
             )
         )
     shipping = order.shipping.amount - order.shipping.discount + order.shipping.tax
-    grand = sum((line.charged for line in order.money_lines()), ZERO) + shipping
+    grand = sum((line.charged for line in order.money_lines), ZERO) + shipping
     if abs(grand - order.grand_total) > order_tolerance:
         problems.append(
             TaxProblem(

@@ -27,9 +27,13 @@ class JobBackend(Protocol):
 
     async def heartbeat(self, worker: str, now: datetime) -> int: ...
 
-    async def enqueue(self, rows: Sequence[NewWork], now: datetime, cursor: tuple[str, str, str] | None) -> None: ...
+    async def enqueue(
+        self, rows: Sequence[NewWork], now: datetime, cursor: tuple[str, str, str] | None
+    ) -> None: ...
 
-    async def claim(self, lane: str, worker: str, limit: int, now: datetime, *, waiting: bool) -> list[Job]: ...
+    async def claim(
+        self, lane: str, worker: str, limit: int, now: datetime, *, waiting: bool
+    ) -> list[Job]: ...
 
     async def record(self, outcomes: Sequence[Outcome], now: datetime) -> None: ...
 
@@ -43,7 +47,9 @@ class JobBackend(Protocol):
 
 
 class EmbeddedBackend:
-    def __init__(self, store: Store, *, lease: timedelta, dead_after: timedelta, exclusive: bool = True) -> None:
+    def __init__(
+        self, store: Store, *, lease: timedelta, dead_after: timedelta, exclusive: bool = True
+    ) -> None:
         self.store = store
         self.lease = lease
         self.dead_after = dead_after
@@ -60,7 +66,9 @@ class EmbeddedBackend:
     async def heartbeat(self, worker: str, now: datetime) -> int:
         return await self._run(self.store.heartbeat_and_sweep, worker, now, self.dead_after)
 
-    async def enqueue(self, rows: Sequence[NewWork], now: datetime, cursor: tuple[str, str, str] | None) -> None:
+    async def enqueue(
+        self, rows: Sequence[NewWork], now: datetime, cursor: tuple[str, str, str] | None
+    ) -> None:
         await self._run(self.store.enqueue, rows, now, cursor)
 
     async def claim(self, lane: str, worker: str, limit: int, now: datetime, *, waiting: bool) -> list[Job]:

@@ -83,8 +83,14 @@ class Engine:
             self.on_event({"event": "batch", "lane": flow.lane, **batch})
 
         return LaneWorker(
-            flow, self.backend, self.policy, self.clock, self.worker_id,
-            batch_size=self.settings.batch_size, in_flight=self.settings.batches_in_flight, on_batch=on_batch,
+            flow,
+            self.backend,
+            self.policy,
+            self.clock,
+            self.worker_id,
+            batch_size=self.settings.batch_size,
+            in_flight=self.settings.batches_in_flight,
+            on_batch=on_batch,
         )
 
     async def start(self) -> None:
@@ -123,26 +129,33 @@ class Engine:
             await work
         finally:
             stop.set()
-            for task in (work, beat):
-                if not task.done():
-                    task.cancel()
+            for running in (work, beat):
+                if not running.done():
+                    running.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                    await running
         return worker.totals
 
-    async def run(self, schedules: Sequence[Schedule], periodic: Sequence[tuple[PeriodicTask, float]],
-                  stop: asyncio.Event) -> None:
+    async def run(
+        self,
+        schedules: Sequence[Schedule],
+        periodic: Sequence[tuple[PeriodicTask, float]],
+        stop: asyncio.Event,
+    ) -> None:
         """Until `stop`: every flow observed on its interval, every lane worked continuously."""
         await self.start()
         workers = {s.flow.lane: self._worker(s.flow) for s in schedules}
         tasks = [asyncio.create_task(w.run(stop)) for w in workers.values()]
-        tasks += [asyncio.create_task(self._every(s.interval, stop, self._observe_job(s, workers[s.flow.lane])))
-                  for s in schedules]
+        tasks += [
+            asyncio.create_task(self._every(s.interval, stop, self._observe_job(s, workers[s.flow.lane])))
+            for s in schedules
+        ]
         tasks += [asyncio.create_task(self._every(interval, stop, task.sync)) for task, interval in periodic]
         tasks.append(asyncio.create_task(self._heartbeat(stop)))
         try:
-            done, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())],
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+            )
             for task in done:
                 task.result()
         finally:

@@ -63,15 +63,20 @@ class LaneWorker:
         try:
             while not stop.is_set():
                 while len(tasks) < self.in_flight:
-                    jobs = await self.backend.claim(lane, self.worker_id, self.batch_size, self.clock.now(),
-                                                    waiting=True)
+                    jobs = await self.backend.claim(
+                        lane, self.worker_id, self.batch_size, self.clock.now(), waiting=True
+                    )
                     if not jobs:
                         break
                     tasks.add(asyncio.create_task(self._batch(jobs)))
                 if tasks:
                     await self._wait(tasks)
                     continue
-                if drain_after is not None and drain_after.is_set() and await self.backend.outstanding(lane) == 0:
+                if (
+                    drain_after is not None
+                    and drain_after.is_set()
+                    and await self.backend.outstanding(lane) == 0
+                ):
                     return
                 due = await self.backend.next_due(lane, waiting=drain_after is None)
                 timeout = IDLE_POLL_SECONDS

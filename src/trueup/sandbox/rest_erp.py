@@ -419,7 +419,7 @@ def create_app(state: RestErpState, *, token: str, faults: Faults | None = None)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
-        code = {404: "not_found", 405: "method_not_allowed"}.get(status, f"http_{status}")
+        code = {404: "not_found", 405: "method_not_allowed", 500: "internal"}.get(status, f"http_{status}")
         return _error(status, code, f"{request.method} {request.url.path}: {code.replace('_', ' ')}.")
 
     faults = faults if faults is not None else Faults()
@@ -434,7 +434,7 @@ def create_app(state: RestErpState, *, token: str, faults: Faults | None = None)
     app = Starlette(
         routes=routes,
         middleware=[Middleware(FaultsMiddleware, faults=faults, error_body=rest_erp_error_body)],
-        exception_handlers={HTTPException: http_error},
+        exception_handlers={HTTPException: http_error, Exception: http_error},
     )
     app.state.erp = state
     app.state.faults = faults

@@ -32,8 +32,12 @@ SHIPPING_PRICES = {
     "freeshipping_freeshipping": Decimal("0.00"),
     "dpd_express": Decimal("9.95"),
 }
-COUNTRIES = [("GB", "en_GB", "GBP", 20, 86), ("IE", "en_IE", "EUR", 23, 6), ("DE", "de_DE", "EUR", 19, 4),
-             ("FR", "fr_FR", "EUR", 20, 4)]
+COUNTRIES = [
+    ("GB", "en_GB", "GBP", 20, 86),
+    ("IE", "en_IE", "EUR", 23, 6),
+    ("DE", "de_DE", "EUR", 19, 4),
+    ("FR", "fr_FR", "EUR", 20, 4),
+]
 PAYMENT_METHODS = ["stripe_payments", "braintree", "paypal_express", "checkmo"]
 
 
@@ -95,7 +99,9 @@ class ScenarioBuilder:
             f.seed_instance(seed * 31 + i)
         self.catalogue = self._catalogue(skus)
         self.people = {code: [self._person(code) for _ in range(150)] for code, *_ in COUNTRIES}
-        self.web_only = [Product(f"WEB-ONLY-{i:04d}", f"Web exclusive {i}", Decimal("19.99")) for i in range(20)]
+        self.web_only = [
+            Product(f"WEB-ONLY-{i:04d}", f"Web exclusive {i}", Decimal("19.99")) for i in range(20)
+        ]
 
     # catalogue
     def _catalogue(self, n: int) -> list[Product]:
@@ -103,13 +109,17 @@ class ScenarioBuilder:
         products: list[Product] = []
         colours, sizes = ["Black", "Navy", "Orange", "Sage", "Ivory"], ["S", "M", "L", "XL"]
         for i in range(n):
-            price = Decimal(rng.choice([8, 12, 15, 18, 22, 25, 30, 35, 45, 60, 85])) - Decimal("0.01") * rng.choice(
-                [0, 1, 5])
+            price = Decimal(rng.choice([8, 12, 15, 18, 22, 25, 30, 35, 45, 60, 85])) - Decimal(
+                "0.01"
+            ) * rng.choice([0, 1, 5])
             roll = rng.random()
             base = f"TU{i:04d}"
             if roll < 0.45:
-                kids = [Product(f"{base}-{s}-{c}", f"Tee {i} {s} {c}", price)
-                        for c in rng.sample(colours, 2) for s in sizes]
+                kids = [
+                    Product(f"{base}-{s}-{c}", f"Tee {i} {s} {c}", price)
+                    for c in rng.sample(colours, 2)
+                    for s in sizes
+                ]
                 products.append(Product(base, f"Tee {i}", price, "configurable", kids))
             elif roll < 0.52:
                 kids = [Product(f"{base}-P{j}", f"Gift set {i} part {j}", _m(price / 3)) for j in range(3)]
@@ -122,16 +132,18 @@ class ScenarioBuilder:
         items: list[dict[str, Any]] = []
         n = 0
         for p in self.catalogue:
-            for sku_product in (p.children if p.kind != "simple" else [p]):
+            for sku_product in p.children if p.kind != "simple" else [p]:
                 n += 1
-                items.append({
-                    "item_id": f"IT-{n:06d}",
-                    "sku": sku_product.sku,
-                    "barcode": ean13(self.rng),
-                    "name": sku_product.name,
-                    "active": sku_product.sku not in inactive,
-                    "updated_at": "2026-01-01T00:00:00Z",
-                })
+                items.append(
+                    {
+                        "item_id": f"IT-{n:06d}",
+                        "sku": sku_product.sku,
+                        "barcode": ean13(self.rng),
+                        "name": sku_product.name,
+                        "active": sku_product.sku not in inactive,
+                        "updated_at": "2026-01-01T00:00:00Z",
+                    }
+                )
         return items
 
     def _person(self, country: str) -> dict[str, Any]:
@@ -180,20 +192,60 @@ class ScenarioBuilder:
             "tax_percent": r,
         }
 
-    def _item(self, order_id: int, item_id: int, product: Product, qty: int, amounts: dict[str, Any] | None,
-              kind: str, parent: int | None, sku: str, created: str) -> dict[str, Any]:
-        zero = {k: Decimal(0) for k in ("price", "base_price", "original_price", "price_incl_tax", "row_total",
-                                         "base_row_total", "row_total_incl_tax", "discount_amount", "tax_amount",
-                                         "discount_tax_compensation_amount")}
+    def _item(
+        self,
+        order_id: int,
+        item_id: int,
+        product: Product,
+        qty: int,
+        amounts: dict[str, Any] | None,
+        kind: str,
+        parent: int | None,
+        sku: str,
+        created: str,
+    ) -> dict[str, Any]:
+        zero = {
+            k: Decimal(0)
+            for k in (
+                "price",
+                "base_price",
+                "original_price",
+                "price_incl_tax",
+                "row_total",
+                "base_row_total",
+                "row_total_incl_tax",
+                "discount_amount",
+                "tax_amount",
+                "discount_tax_compensation_amount",
+            )
+        }
         item: dict[str, Any] = {
-            "item_id": item_id, "order_id": order_id, "quote_item_id": item_id + 7, "product_id": 1000 + item_id,
-            "product_type": kind, "sku": sku, "name": product.name, "qty_ordered": Decimal(qty),
-            "qty_invoiced": Decimal(0), "qty_shipped": Decimal(0), "qty_refunded": Decimal(0),
-            "qty_canceled": Decimal(0), "is_virtual": 0, "is_qty_decimal": 0, "no_discount": 0, "free_shipping": 0,
-            "weight": Decimal("0.5"), "row_weight": Decimal("0.5") * qty, "store_id": 1,
-            "created_at": created, "updated_at": created,
-            "amount_refunded": Decimal(0), "base_amount_refunded": Decimal(0), "tax_invoiced": Decimal(0),
-            "row_invoiced": Decimal(0), "discount_invoiced": Decimal(0),
+            "item_id": item_id,
+            "order_id": order_id,
+            "quote_item_id": item_id + 7,
+            "product_id": 1000 + item_id,
+            "product_type": kind,
+            "sku": sku,
+            "name": product.name,
+            "qty_ordered": Decimal(qty),
+            "qty_invoiced": Decimal(0),
+            "qty_shipped": Decimal(0),
+            "qty_refunded": Decimal(0),
+            "qty_canceled": Decimal(0),
+            "is_virtual": 0,
+            "is_qty_decimal": 0,
+            "no_discount": 0,
+            "free_shipping": 0,
+            "weight": Decimal("0.5"),
+            "row_weight": Decimal("0.5") * qty,
+            "store_id": 1,
+            "created_at": created,
+            "updated_at": created,
+            "amount_refunded": Decimal(0),
+            "base_amount_refunded": Decimal(0),
+            "tax_invoiced": Decimal(0),
+            "row_invoiced": Decimal(0),
+            "discount_invoiced": Decimal(0),
         }
         item.update(amounts if amounts is not None else zero)
         if amounts is None:
@@ -202,8 +254,9 @@ class ScenarioBuilder:
             item["parent_item_id"] = parent
         return item
 
-    def order(self, entity_id: int, created: datetime, fault: str | None, pending: bool,
-              inactive_sku: str) -> tuple[dict[str, Any], str | None]:
+    def order(
+        self, entity_id: int, created: datetime, fault: str | None, pending: bool, inactive_sku: str
+    ) -> tuple[dict[str, Any], str | None]:
         """One Magento order with at most one deliberate fault; returns it and the fault really applied."""
         rng = self.rng
         country, _, currency, rate, _ = rng.choices(COUNTRIES, weights=[c[4] for c in COUNTRIES])[0]
@@ -227,20 +280,31 @@ class ScenarioBuilder:
                 if fault == "inactive_sku" and any(c.sku == inactive_sku for c in product.children):
                     child = next(c for c in product.children if c.sku == inactive_sku)
                 amounts = self._line_amounts(product.price_incl, qty, rate, discount_pct)
-                items.append(self._item(entity_id, parent_id, product, qty, amounts, "configurable", None,
-                                        child.sku, ts))
+                items.append(
+                    self._item(
+                        entity_id, parent_id, product, qty, amounts, "configurable", None, child.sku, ts
+                    )
+                )
                 next_item += 1
-                items.append(self._item(entity_id, next_item, child, qty, None, "simple", parent_id, child.sku, ts))
+                items.append(
+                    self._item(entity_id, next_item, child, qty, None, "simple", parent_id, child.sku, ts)
+                )
             elif product.kind == "bundle":
                 dynamic_sku = "-".join([product.sku, *(c.sku for c in product.children)])
-                items.append(self._item(entity_id, parent_id, product, qty, None, "bundle", None, dynamic_sku, ts))
+                items.append(
+                    self._item(entity_id, parent_id, product, qty, None, "bundle", None, dynamic_sku, ts)
+                )
                 for c in product.children:
                     next_item += 1
                     amounts = self._line_amounts(c.price_incl, qty, rate, discount_pct)
-                    items.append(self._item(entity_id, next_item, c, qty, amounts, "simple", parent_id, c.sku, ts))
+                    items.append(
+                        self._item(entity_id, next_item, c, qty, amounts, "simple", parent_id, c.sku, ts)
+                    )
             else:
                 amounts = self._line_amounts(product.price_incl, qty, rate, discount_pct)
-                items.append(self._item(entity_id, parent_id, product, qty, amounts, "simple", None, product.sku, ts))
+                items.append(
+                    self._item(entity_id, parent_id, product, qty, amounts, "simple", None, product.sku, ts)
+                )
         if rng.random() < 0.05:  # a free gift line: zero price, zero tax, still an ERP line
             gift = rng.choice([p for p in self.catalogue if p.kind == "simple"])
             next_item += 1
@@ -248,8 +312,12 @@ class ScenarioBuilder:
             items.append(self._item(entity_id, next_item, gift, 1, zero, "simple", None, gift.sku, ts))
 
         # The lines that carry money: not a bundle's parent, not a configurable's zero-priced child.
-        money = [i for i in items if i["product_type"] != "bundle"
-                 and not (i.get("parent_item_id") and i["row_total_incl_tax"] == 0)]
+        money = [
+            i
+            for i in items
+            if i["product_type"] != "bundle"
+            and not (i.get("parent_item_id") and i["row_total_incl_tax"] == 0)
+        ]
         delta = Decimal(0)
         if fault == "tax_variance":
             taxed = [i for i in money if i["tax_amount"] > 0]
@@ -273,14 +341,21 @@ class ScenarioBuilder:
 
         address = person
         if fault == "address_too_long":
-            address = dict(person, street=[
-                "Flat 12, Rosemary Court Apartments, Building C",
-                f"{rng.randint(100, 999)} Extraordinarily Long Named Road Industrial Estate",
-                "Little Snoring-on-the-Marsh Business Park East Wing",
-            ])
+            address = dict(
+                person,
+                street=[
+                    "Flat 12, Rosemary Court Apartments, Building C",
+                    f"{rng.randint(100, 999)} Extraordinarily Long Named Road Industrial Estate",
+                    "Little Snoring-on-the-Marsh Business Park East Wing",
+                ],
+            )
         billing = {"address_type": "billing", "entity_id": entity_id * 2, "parent_id": entity_id, **person}
-        shipping_addr = {"address_type": "shipping", "entity_id": entity_id * 2 + 1, "parent_id": entity_id,
-                         **address}
+        shipping_addr = {
+            "address_type": "shipping",
+            "entity_id": entity_id * 2 + 1,
+            "parent_id": entity_id,
+            **address,
+        }
         paid = Decimal(0) if pending else grand
         state = "pending_payment" if pending else "processing"
         order: dict[str, Any] = {
@@ -327,7 +402,9 @@ class ScenarioBuilder:
             "base_total_paid": paid,
             "total_due": grand - paid,
             "base_total_due": grand - paid,
-            "total_qty_ordered": sum((i["qty_ordered"] for i in items if "parent_item_id" not in i), Decimal(0)),
+            "total_qty_ordered": sum(
+                (i["qty_ordered"] for i in items if "parent_item_id" not in i), Decimal(0)
+            ),
             "total_item_count": len(items),
             "weight": sum((i["row_weight"] for i in items), Decimal(0)),
             "is_virtual": 0,
@@ -389,8 +466,9 @@ FAULT_REASONS = {
 }
 
 
-def generate(seed: int, orders: int, *, start: datetime, end: datetime, faults: FaultMix | None = None,
-             skus: int = 400) -> Scenario:
+def generate(
+    seed: int, orders: int, *, start: datetime, end: datetime, faults: FaultMix | None = None, skus: int = 400
+) -> Scenario:
     """A trading day of `orders` Magento orders placed between `start` and `end`."""
     mix = faults if faults is not None else FaultMix()
     builder = ScenarioBuilder(seed, skus=skus)
@@ -399,9 +477,14 @@ def generate(seed: int, orders: int, *, start: datetime, end: datetime, faults: 
     inactive_sku = rng.choice(children)
     inactive = {inactive_sku}
     span = max(1.0, (end - start).total_seconds())
-    shares = [("unknown_sku", mix.unknown_sku), ("inactive_sku", mix.inactive_sku),
-              ("address_too_long", mix.address_too_long), ("unmapped_carrier", mix.unmapped_carrier),
-              ("tax_variance", mix.tax_variance), ("malformed", mix.malformed)]
+    shares = [
+        ("unknown_sku", mix.unknown_sku),
+        ("inactive_sku", mix.inactive_sku),
+        ("address_too_long", mix.address_too_long),
+        ("unmapped_carrier", mix.unmapped_carrier),
+        ("tax_variance", mix.tax_variance),
+        ("malformed", mix.malformed),
+    ]
     out: list[dict[str, Any]] = []
     expected: dict[str, str] = {}
     pending: list[int] = []
@@ -425,6 +508,15 @@ def generate(seed: int, orders: int, *, start: datetime, end: datetime, faults: 
 def capture_payment(order: dict[str, Any]) -> dict[str, Any]:
     """The changes Magento makes when a pending order's payment is captured (an invoice is raised)."""
     grand = order["grand_total"]
-    payment = dict(order["payment"], amount_paid=grand, base_amount_paid=grand, last_trans_id="ch_captured_later")
-    return {"state": "processing", "status": "processing", "total_paid": grand, "base_total_paid": grand,
-            "total_due": Decimal(0), "base_total_due": Decimal(0), "payment": payment}
+    payment = dict(
+        order["payment"], amount_paid=grand, base_amount_paid=grand, last_trans_id="ch_captured_later"
+    )
+    return {
+        "state": "processing",
+        "status": "processing",
+        "total_paid": grand,
+        "base_total_paid": grand,
+        "total_due": Decimal(0),
+        "base_total_due": Decimal(0),
+        "payment": payment,
+    }

@@ -29,7 +29,9 @@ def utcnow() -> datetime:
 def trading_day(seed: int, orders: int, *, faults: FaultMix | None = None) -> Scenario:
     """Orders placed over the last ten hours, the newest a few minutes ago."""
     now = utcnow().replace(microsecond=0)
-    return generate(seed, orders, start=now - timedelta(hours=10), end=now - timedelta(minutes=5), faults=faults)
+    return generate(
+        seed, orders, start=now - timedelta(hours=10), end=now - timedelta(minutes=5), faults=faults
+    )
 
 
 @dataclass
@@ -98,9 +100,18 @@ def main(argv: list[str] | None = None) -> None:
         enforce_unique=not args.no_unique,
     )
     world.start()
-    print(json.dumps({"magento_url": world.magento_url, "erp_url": world.erp_url,
-                      "magento_token": world.magento_token, "erp_token": world.erp_token,
-                      "expected": dict(world.scenario.expected_counts())}), flush=True)
+    print(
+        json.dumps(
+            {
+                "magento_url": world.magento_url,
+                "erp_url": world.erp_url,
+                "magento_token": world.magento_token,
+                "erp_token": world.erp_token,
+                "expected": dict(world.scenario.expected_counts()),
+            }
+        ),
+        flush=True,
+    )
     try:
         sys.stdin.read()  # serve until our parent closes our stdin (or Ctrl-D)
     finally:

@@ -74,7 +74,9 @@ class Store:
             if exclusive:
                 ledger.forget_workers(conn, keep=worker)
             ledger.heartbeat(conn, worker, socket.gethostname(), os.getpid(), now)
-            return ledger.sweep(conn, now, dead_after=timedelta(days=36500) if not exclusive else timedelta(0))
+            return ledger.sweep(
+                conn, now, dead_after=timedelta(days=36500) if not exclusive else timedelta(0)
+            )
 
     def heartbeat_and_sweep(self, worker: str, now: datetime, dead_after: timedelta) -> int:
         import os

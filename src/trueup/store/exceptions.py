@@ -82,8 +82,10 @@ def find(conn: Connection, ident: str) -> ExceptionRow | None:
     """By ledger id (`#12` or `12`) or by key (an order id)."""
     query = select(*_COLUMNS)
     raw = ident.lstrip("#")
-    query = query.where(work.c.id == int(raw)) if raw.isdigit() and ident.startswith("#") else query.where(
-        work.c.key == ident
+    query = (
+        query.where(work.c.id == int(raw))
+        if raw.isdigit() and ident.startswith("#")
+        else query.where(work.c.key == ident)
     )
     rows = list(conn.execute(query.order_by(work.c.id)))
     if not rows and raw.isdigit():

@@ -15,22 +15,21 @@ from trueup.store.schema import item_map
 def upsert_items(conn: Connection, erp: str, items: Sequence[ErpItem], now: datetime) -> None:
     if not items:
         return
-    stmt = _insert(conn, item_map).values(
-        [
-            {
-                "erp": erp,
-                "sku": i.sku,
-                "erp_item_id": i.erp_item_id,
-                "barcode": i.barcode,
-                "pid": i.pid,
-                "name": i.name,
-                "active": i.active,
-                "source_version": i.source_version,
-                "updated_at": now,
-            }
-            for i in items
-        ]
-    )
+    values = [
+        {
+            "erp": erp,
+            "sku": i.sku,
+            "erp_item_id": i.erp_item_id,
+            "barcode": i.barcode,
+            "pid": i.pid,
+            "name": i.name,
+            "active": i.active,
+            "source_version": i.source_version,
+            "updated_at": now,
+        }
+        for i in items
+    ]
+    stmt = _insert(conn, item_map)
     excluded = stmt.excluded
     conn.execute(
         stmt.on_conflict_do_update(
@@ -44,7 +43,8 @@ def upsert_items(conn: Connection, erp: str, items: Sequence[ErpItem], now: date
                 "source_version": excluded.source_version,
                 "updated_at": excluded.updated_at,
             },
-        )
+        ),
+        values,
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trueup.model.work import (
@@ -69,7 +69,7 @@ def enqueue(conn: Connection, rows: Sequence[NewWork], now: datetime) -> None:
         }
         for r in rows
     ]
-    stmt = _insert(conn, work).values(values)
+    stmt = _insert(conn, work)
     excluded = stmt.excluded
     stmt = stmt.on_conflict_do_update(
         index_elements=[work.c.kind, work.c.key],
@@ -89,10 +89,11 @@ def enqueue(conn: Connection, rows: Sequence[NewWork], now: datetime) -> None:
         },
         where=and_(
             work.c.source_version != excluded.source_version,
-            work.c.status.in_(_REPLANNABLE),
+            # literal values: executemany cannot expand a bound IN list
+            work.c.status.in_([literal_column(f"'{s}'") for s in _REPLANNABLE]),
         ),
     )
-    conn.execute(stmt)
+    conn.execute(stmt, values)  # executemany: compiled once, batched by the driver
 
 
 def claim(
@@ -216,9 +217,10 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
         conn.execute(update(work).where(work.c.id == bindparam("_id")), others)
     if new_links:
         conn.execute(
-            _insert(conn, links).values(new_links).on_conflict_do_nothing(
+            _insert(conn, links).on_conflict_do_nothing(
                 index_elements=[links.c.storefront, links.c.kind, links.c.external_id]
-            )
+            ),
+            new_links,
         )
 
 
@@ -228,8 +230,14 @@ def release(conn: Connection, job_ids: Sequence[int], now: datetime) -> None:
         conn.execute(
             update(work)
             .where(work.c.id.in_(job_ids), work.c.status == Status.DOING)
-            .values(status=Status.RETRYING, next_at=now, claimed_by=None, lease_until=None,
-                    attempts=work.c.attempts - 1, updated_at=now)
+            .values(
+                status=Status.RETRYING,
+                next_at=now,
+                claimed_by=None,
+                lease_until=None,
+                attempts=work.c.attempts - 1,
+                updated_at=now,
+            )
         )
 
 

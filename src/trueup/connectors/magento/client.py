@@ -37,7 +37,9 @@ def updated_between(since: datetime, until: datetime, page_size: int, page: int)
 
 
 class MagentoClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str, *, concurrency: int = 4) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, token: str, *, concurrency: int = 4
+    ) -> None:
         self.http = JsonClient(
             session,
             base_url,
@@ -51,7 +53,9 @@ class MagentoClient:
     ) -> AsyncIterator[list[dict[str, Any]]]:
         page = 1
         while True:
-            resp = await self.http.request("GET", "/V1/orders", params=updated_between(since, until, page_size, page))
+            resp = await self.http.request(
+                "GET", "/V1/orders", params=updated_between(since, until, page_size, page)
+            )
             if resp.status != 200 or not isinstance(resp.body, dict):
                 raise Fatal(f"Magento GET /V1/orders answered {resp.status}: {resp.body!r:.300}")
             items = resp.body.get("items") or []

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from trueup.connectors.http import _default
-from trueup.connectors.magento.client import MAGENTO_TIME
 from trueup.model.money import to_decimal
 from trueup.model.orders import (
     Address,
@@ -30,7 +29,8 @@ _CANCELLED_STATES = {"canceled", "closed"}
 
 
 def _time(value: str) -> datetime:
-    return datetime.strptime(value, MAGENTO_TIME)
+    """Magento writes UTC times as "YYYY-MM-DD HH:MM:SS"."""
+    return datetime.fromisoformat(value)
 
 
 def _str(value: Any) -> str:
@@ -87,7 +87,9 @@ def _payment_state(raw: dict[str, Any]) -> PaymentState:
     if state in _PENDING_STATES or not state:
         return PaymentState.PENDING
     payment = raw.get("payment") or {}
-    paid = to_decimal(raw.get("total_paid") if raw.get("total_paid") is not None else payment.get("amount_paid"))
+    paid = to_decimal(
+        raw.get("total_paid") if raw.get("total_paid") is not None else payment.get("amount_paid")
+    )
     return PaymentState.CAPTURED if paid >= to_decimal(raw["grand_total"]) else PaymentState.AUTHORISED
 
 
@@ -127,7 +129,9 @@ def to_order(raw: dict[str, Any], storefront: str) -> Order:
         payment=Payment(
             method=_str(payment.get("method")),
             state=_payment_state(raw),
-            amount_paid=d(raw.get("total_paid") if raw.get("total_paid") is not None else payment.get("amount_paid")),
+            amount_paid=d(
+                raw.get("total_paid") if raw.get("total_paid") is not None else payment.get("amount_paid")
+            ),
             reference=_str(payment.get("last_trans_id")),
         ),
         subtotal=d(raw.get("subtotal")),
@@ -146,5 +150,3 @@ def to_source_order(raw: dict[str, Any], storefront: str) -> SourceOrder:
     except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
         detail = f"{type(exc).__name__}: {exc}"
         return SourceOrder(key, version, None, raw=json.dumps(raw, default=_default), error=detail[:300])
-
-

@@ -29,19 +29,27 @@ class RestErp:
         self.limits = limits or FieldLimits()
         self.page_size = page_size
         self.http = JsonClient(
-            session, base_url, system=f"ERP {name}", headers={"Authorization": f"Bearer {token}"},
+            session,
+            base_url,
+            system=f"ERP {name}",
+            headers={"Authorization": f"Bearer {token}"},
             concurrency=concurrency,
         )
 
     async def post_sales_order(self, order: ErpSalesOrder) -> str:
         resp = await self.http.request(
-            "POST", "/sales-orders", body=sales_order_body(order), headers={"Idempotency-Key": order.external_id}
+            "POST",
+            "/sales-orders",
+            body=sales_order_body(order),
+            headers={"Idempotency-Key": order.external_id},
         )
         body = resp.body if isinstance(resp.body, dict) else {}
         if resp.status in (200, 201) or (resp.status == 409 and body.get("error") == "duplicate_external_id"):
             ref = body.get("sales_order_id")
             if not ref:
-                raise Unavailable(f"ERP {self.name} answered {resp.status} without a sales_order_id: {body!r:.200}")
+                raise Unavailable(
+                    f"ERP {self.name} answered {resp.status} without a sales_order_id: {body!r:.200}"
+                )
             return str(ref)
         if resp.status in (400, 422):
             field = str(body.get("field") or "")

@@ -1,0 +1,107 @@
+"""Headline figure: orders drained from the sandbox Magento into the sandbox ERP per second.
+
+The sandboxes run in their own process, the engine (`trueup sync orders --once`) in another, so the engine
+and the sandboxes share this machine's cores as they would in a small deployment. Prints one JSON object:
+orders_per_s over the engine's whole run (start-up and item sync included), and the engine's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database", default="sqlite", help="sqlite or a postgresql:// URL")
+    args = parser.parse_args()
+
+    world = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trueup.sandbox.world",
+            "--orders",
+            str(args.orders),
+            "--seed",
+            str(args.seed),
+            "--clean",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert world.stdout is not None and world.stdin is not None
+    info = json.loads(world.stdout.readline())
+    with tempfile.TemporaryDirectory() as tmp:
+        db = f"sqlite:///{tmp}/bench.db" if args.database == "sqlite" else args.database
+        config = Path(tmp) / "trueup.toml"
+        config.write_text(
+            f"""
+[storefront]
+base_url = "{info["magento_url"]}"
+token_env = "BENCH_MAGENTO_TOKEN"
+page_size = 500
+
+[erp]
+base_url = "{info["erp_url"]}"
+token_env = "BENCH_ERP_TOKEN"
+concurrency = 64
+
+[mappings.carriers]
+flatrate_flatrate = "RM/TRACKED48"
+tablerate_bestway = "DPD/NEXTDAY"
+freeshipping_freeshipping = "RM/TRACKED48"
+dpd_express = "DPD/EXPRESS"
+
+[runtime]
+database_url = "{db}"
+batch_size = 200
+batches_in_flight = 4
+""",
+            encoding="utf-8",
+        )
+        env = {
+            **os.environ,
+            "BENCH_MAGENTO_TOKEN": info["magento_token"],
+            "BENCH_ERP_TOKEN": info["erp_token"],
+        }
+        started = time.perf_counter()
+        engine = subprocess.run(
+            [str(BIN / "trueup"), "sync", "orders", "--once", "-c", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        elapsed = time.perf_counter() - started
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    world.stdin.close()
+    world.wait(timeout=30)
+    if engine.returncode != 0:
+        sys.exit(f"engine failed: {engine.stderr[-2000:]}")
+    print(
+        json.dumps(
+            {
+                "orders": args.orders,
+                "orders_per_s": round(args.orders / elapsed, 1),
+                "seconds": round(elapsed, 2),
+                "peak_rss_mb": round(peak_kb / 1024, 1),
+                "engine_summary": engine.stderr.strip().splitlines()[-1] if engine.stderr.strip() else "",
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
