@@ -13,11 +13,12 @@ import os
 import socket
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from trueup.errors import Fatal, Retriable
 from trueup.model.work import Job, NewWork, Outcome
 from trueup.ports import Clock
 from trueup.runtime.backend import JobBackend
@@ -25,6 +26,7 @@ from trueup.runtime.retry import RetryPolicy
 from trueup.runtime.worker import LaneWorker
 
 log = logging.getLogger("trueup.engine")
+T = TypeVar("T")
 
 
 class ObservedFlow(Protocol):
@@ -39,7 +41,7 @@ class ObservedFlow(Protocol):
 class PeriodicTask(Protocol):
     name: str
 
-    async def sync(self) -> object: ...
+    def sync(self) -> Awaitable[object]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +99,29 @@ class Engine:
         swept = await self.backend.start(self.worker_id, self.clock.now())
         self.on_event({"event": "start", "worker": self.worker_id, "swept": swept})
 
+    async def _retrying(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run `attempt`, backing off on Retriable errors; past the policy's attempts, the flow stops."""
+        for tries in range(1, self.policy.max_attempts + 1):
+            try:
+                return await attempt()
+            except Retriable as exc:
+                if tries == self.policy.max_attempts:
+                    raise Fatal(f"{what} still failing after {tries} attempts: {exc}") from exc
+                delay = self.policy.delay(tries, exc.retry_after)
+                self.on_event(
+                    {"event": "retry", "what": what, "error": str(exc), "in_seconds": round(delay, 3)}
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
     async def observe(self, schedule: Schedule, worker: LaneWorker | None = None) -> int:
-        """One observation pass; each page and its cursor advance are committed together."""
+        """One observation pass, retried on transient failures. Each page and its cursor advance are
+        committed together, so a retry resumes after the last committed page (minus the overlap)."""
+        return await self._retrying(
+            f"observing {schedule.flow.name}", lambda: self._observe(schedule, worker)
+        )
+
+    async def _observe(self, schedule: Schedule, worker: LaneWorker | None) -> int:
         flow = schedule.flow
         cursor = await self.backend.cursor(flow.name, schedule.source)
         started = self.clock.now()
@@ -116,7 +139,7 @@ class Engine:
         """Run `before` (e.g. the item sync), then observe once while posting; return when all is posted."""
         await self.start()
         for task in before:
-            result = await task.sync()
+            result = await self._retrying(task.name, task.sync)
             self.on_event({"event": "synced", "task": task.name, "result": repr(result)})
         worker = self._worker(schedule.flow)
         stop, observed = asyncio.Event(), asyncio.Event()
@@ -164,17 +187,23 @@ class Engine:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _observe_job(self, schedule: Schedule, worker: LaneWorker) -> Callable[[], object]:
+    def _observe_job(self, schedule: Schedule, worker: LaneWorker) -> Callable[[], Awaitable[int]]:
         async def job() -> int:
-            return await self.observe(schedule, worker)
+            return await self._observe(schedule, worker)
 
+        job.__name__ = f"observing {schedule.flow.name}"
         return job
 
-    async def _every(self, interval: float, stop: asyncio.Event, job: Callable[[], object]) -> None:
+    async def _every(
+        self, interval: float, stop: asyncio.Event, job: Callable[[], Awaitable[object]]
+    ) -> None:
         while not stop.is_set():
-            result = job()
-            if asyncio.iscoroutine(result):
-                await result
+            try:
+                await self._retrying(getattr(job, "__name__", "job"), job)
+            except Fatal:
+                raise
+            except Exception:  # one failed pass must not stop the schedule; the next pass sees the same state
+                log.exception("scheduled job failed; it runs again in %s s", interval)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
 

@@ -1,0 +1,69 @@
+"""End-to-end fixtures: a sandbox world served on loopback, and the `trueup` CLI run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trueup.sandbox.scenario import CARRIERS, FaultMix
+from trueup.sandbox.world import World, trading_day
+
+TRUEUP = [sys.executable, "-m", "trueup"]
+
+
+def write_config(path: Path, world: World, *, carriers: dict[str, str] | None = None, **runtime: Any) -> Path:
+    carrier_lines = "\n".join(
+        f'{k} = "{v}"' for k, v in (carriers if carriers is not None else CARRIERS).items()
+    )
+    settings = {"retry_base_seconds": 0.01, "retry_max_seconds": 0.5, "max_attempts": 25, **runtime}
+    runtime_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
+    path.write_text(
+        f"""
+[storefront]
+base_url = "{world.magento_url}"
+token_env = "T_MAGENTO"
+page_size = 100
+
+[erp]
+base_url = "{world.erp_url}"
+token_env = "T_ERP"
+
+[flows.orders]
+payment_recheck_seconds = 3600
+
+[mappings.carriers]
+{carrier_lines}
+
+[runtime]
+database_url = "sqlite:///{path.parent / "trueup.db"}"
+{runtime_lines}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def cli_env(world: World | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    if world is not None:
+        env.update(T_MAGENTO=world.magento_token, T_ERP=world.erp_token)
+    return env
+
+
+def trueup(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*TRUEUP, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def small_world() -> Iterator[World]:
+    world = World(trading_day(11, 120, faults=FaultMix(pending_payment=0.0)))
+    world.start()
+    yield world
+    world.stop()

@@ -1,0 +1,142 @@
+"""The CLI as a person uses it: init, check, demo, sync, and the exception queue with its audit trail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.conftest import cli_env, trueup, write_config
+from trueup.sandbox.scenario import CARRIERS, UNMAPPED_METHOD
+from trueup.sandbox.world import World
+
+
+def test_init_writes_a_config_that_check_accepts(tmp_path: Path) -> None:
+    env = cli_env()
+    assert trueup("init", str(tmp_path / "trueup.toml"), env=env).returncode == 0
+    checked = trueup("check", "-c", str(tmp_path / "trueup.toml"), env=env)
+    assert checked.returncode == 0, checked.stderr
+    assert "TRUEUP_MAGENTO_TOKEN is not set" in checked.stderr
+    again = trueup("init", str(tmp_path / "trueup.toml"), env=env)
+    assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_a_bad_config_names_the_key_the_value_and_what_is_expected(tmp_path: Path) -> None:
+    config = tmp_path / "trueup.toml"
+    config.write_text(
+        '[storefront]\nbase_url = "http://x"\npage_size = "lots"\n[erp]\nbase_url = "http://y"\n'
+    )
+    result = trueup("check", "-c", str(config), env=cli_env())
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert "storefront.page_size" in message and "'lots'" in message and "valid integer" in message
+
+
+def test_the_demo_reports_every_order_posted_or_parked_exactly_once(tmp_path: Path) -> None:
+    result = trueup(
+        "demo", "--orders", "500", "--seed", "1", "--no-serve", "--json", env=cli_env(), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    orders = summary["orders"]
+    assert orders["generated"] == 500
+    assert orders["posted"] + orders["parked"] == orders["generated"]
+    assert summary["erp_sales_orders"] == orders["posted"]
+    assert summary["duplicate_erp_orders"] == 0
+    assert {"unknown_sku", "address_too_long", "unmapped_carrier", "tax_variance"} <= set(
+        summary["exceptions_by_reason"]
+    )
+    assert sum(summary["exceptions_by_reason"].values()) == orders["parked"]
+    assert summary["outcomes_as_expected"], summary["outcome_mismatches"]
+    assert orders["payments_captured_later"] > 0 and orders["waiting"] == 0
+
+
+def test_fixing_a_mapping_then_bulk_retrying_posts_the_parked_orders(
+    tmp_path: Path, small_world: World
+) -> None:
+    env = cli_env(small_world)
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    first = trueup("sync", "orders", "--once", "-c", str(config), env=env)
+    assert first.returncode == 0, first.stderr
+    listed = json.loads(
+        trueup(
+            "exceptions", "list", "--reason", "unmapped_carrier", "--json", "-c", str(config), env=env
+        ).stdout
+    )
+    expected = sorted(k for k, v in small_world.scenario.expected.items() if v == "unmapped_carrier")
+    assert sorted(row["key"] for row in listed) == expected and expected
+    assert all(row["owner"] == "integrator" and UNMAPPED_METHOD in row["detail"] for row in listed)
+    assert all("Resolution:" in row["detail"] for row in listed)
+
+    refused = trueup("exceptions", "retry", "--reason", "unmapped_carrier", "-c", str(config), env=env)
+    assert refused.returncode == 2 and "--note" in refused.stderr
+
+    write_config(config, small_world, carriers={**CARRIERS, UNMAPPED_METHOD: "DPD/SAMEDAY"})
+    retried = trueup(
+        "exceptions",
+        "retry",
+        "--reason",
+        "unmapped_carrier",
+        "-m",
+        "mapped same-day carrier",
+        "--actor",
+        "priya",
+        "--json",
+        "-c",
+        str(config),
+        env=env,
+    )
+    assert retried.returncode == 0, retried.stderr
+    assert all(r["ok"] for r in json.loads(retried.stdout))
+    second = trueup("sync", "orders", "--once", "-c", str(config), env=env)
+    assert second.returncode == 0, second.stderr
+
+    posted = small_world.erp_order_counts()
+    assert all(posted.get(key) == 1 for key in expected)
+    shown = json.loads(trueup("exceptions", "show", expected[0], "--json", "-c", str(config), env=env).stdout)
+    assert shown["status"] == "done"
+    assert [(a["actor"], a["action"], a["note"]) for a in shown["audit"]] == [
+        ("priya", "retry", "mapped same-day carrier")
+    ]
+
+
+def test_resolve_and_ignore_close_exceptions_with_an_audited_note(tmp_path: Path, small_world: World) -> None:
+    env = cli_env(small_world)
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    assert trueup("sync", "orders", "--once", "-c", str(config), env=env).returncode == 0
+    parked = json.loads(trueup("exceptions", "list", "--json", "-c", str(config), env=env).stdout)
+    assert len(parked) >= 2
+    first, second = parked[0]["key"], f"#{parked[1]['id']}"
+    resolved = trueup(
+        "exceptions",
+        "resolve",
+        first,
+        "-m",
+        "keyed into the ERP by hand",
+        "--actor",
+        "sam",
+        "-c",
+        str(config),
+        env=env,
+    )
+    assert resolved.returncode == 0, resolved.stderr
+    ignored = trueup(
+        "exceptions", "ignore", second, "-m", "test order", "--actor", "sam", "-c", str(config), env=env
+    )
+    assert ignored.returncode == 0, ignored.stderr
+    remaining = json.loads(trueup("exceptions", "list", "--json", "-c", str(config), env=env).stdout)
+    assert len(remaining) == len(parked) - 2
+    shown = json.loads(trueup("exceptions", "show", first, "--json", "-c", str(config), env=env).stdout)
+    assert shown["status"] == "resolved"
+    assert shown["audit"][-1]["note"] == "keyed into the ERP by hand" and shown["audit"][-1]["actor"] == "sam"
+    # Resolving twice is refused: the row is no longer open.
+    again = trueup("exceptions", "resolve", first, "-m", "again", "-c", str(config), env=env)
+    assert again.returncode == 1 and "does not allow" in again.stderr
+
+
+def test_a_wrong_erp_token_stops_the_flow_with_a_clear_error(tmp_path: Path, small_world: World) -> None:
+    env = {**cli_env(small_world), "T_ERP": "wrong"}
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    result = trueup("sync", "orders", "--once", "-c", str(config), env=env)
+    assert result.returncode == 2
+    assert "401 not authorised" in " ".join(result.stderr.split())
+    assert "wrong" not in result.stderr  # the secret itself is never echoed
