@@ -381,5 +381,17 @@ def exc_ignore(
     _act("ignore", idents, None, config, note, actor, as_json)
 
 
+@app.command()
+def manual(
+    part: Annotated[str, typer.Argument(help="Which part: exceptions.")] = "exceptions",
+) -> None:
+    """Print the generated operating manual (Markdown)."""
+    from trueup.manual import exceptions_markdown
+
+    if part != "exceptions":
+        _fail(f"unknown manual part {part!r}; expected: exceptions")
+    sys.stdout.write(exceptions_markdown())
+
+
 def main() -> None:
     app()

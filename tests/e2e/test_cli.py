@@ -64,7 +64,7 @@ def test_fixing_a_mapping_then_bulk_retrying_posts_the_parked_orders(
     )
     expected = sorted(k for k, v in small_world.scenario.expected.items() if v == "unmapped_carrier")
     assert sorted(row["key"] for row in listed) == expected and expected
-    assert all(row["owner"] == "integrator" and UNMAPPED_METHOD in row["detail"] for row in listed)
+    assert all(row["owner"] == "warehouse" and UNMAPPED_METHOD in row["detail"] for row in listed)
     assert all("Resolution:" in row["detail"] for row in listed)
 
     refused = trueup("exceptions", "retry", "--reason", "unmapped_carrier", "-c", str(config), env=env)

@@ -14,7 +14,6 @@ class Owner(StrEnum):
     FINANCE = "finance"
     ECOMMERCE = "ecommerce"
     WAREHOUSE = "warehouse"
-    INTEGRATOR = "integrator"
 
 
 class Reason(StrEnum):
@@ -77,12 +76,13 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Correct the postcode in the storefront order (check with the customer), then retry.",
     ),
     Reason.UNMAPPED_CARRIER: ReasonInfo(
-        Owner.INTEGRATOR,
+        Owner.WAREHOUSE,
         "Shipping method not mapped to an ERP carrier",
         "The storefront shipping method has no entry in [mappings.carriers], so the warehouse would not "
         "know how to ship the order.",
-        "Add the shipping method to [mappings.carriers] in trueup.toml with the ERP carrier and service "
-        "code, reload, then bulk-retry the exceptions with this reason.",
+        "Decide which ERP carrier and service ship this method, have it added to [mappings.carriers] in "
+        "trueup.toml (e.g. \"premiumcarrier_sameday\" = \"DPD/SAMEDAY\"), then bulk-retry the exceptions "
+        "with this reason.",
     ),
     Reason.TAX_VARIANCE: ReasonInfo(
         Owner.FINANCE,
@@ -120,20 +120,21 @@ REASONS: dict[Reason, ReasonInfo] = {
         "None. Ignore the entry once reviewed.",
     ),
     Reason.ERP_REJECTED: ReasonInfo(
-        Owner.INTEGRATOR,
+        Owner.ECOMMERCE,
         "ERP rejected the order",
         "The ERP answered with a validation error that trueup's checks did not predict.",
         "Read the ERP's message in the exception, fix the data or the mapping, then retry. Tell the "
-        "integrator so that trueup's validation can catch this before posting.",
+        "integrator, so that trueup's validation catches this before posting next time.",
     ),
     Reason.ERP_UNAVAILABLE: ReasonInfo(
-        Owner.INTEGRATOR,
+        Owner.ECOMMERCE,
         "ERP unreachable after retries",
         "The ERP kept failing (timeouts, 5xx, rate limits) for every retry of this record.",
-        "Check the ERP's status and trueup's credentials, then bulk-retry the exceptions with this reason.",
+        "Check the ERP's status page or ask its support; once it answers again, bulk-retry the exceptions "
+        "with this reason.",
     ),
     Reason.MALFORMED_RECORD: ReasonInfo(
-        Owner.INTEGRATOR,
+        Owner.ECOMMERCE,
         "Record could not be read",
         "The source system sent a record trueup cannot interpret (a missing or malformed field).",
         "Inspect the payload shown in the exception; fix it at the source, then retry.",
