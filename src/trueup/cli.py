@@ -144,22 +144,27 @@ def sync_items(config: ConfigOpt = Path("trueup.toml")) -> None:
 
 
 @app.command()
-def run(config: ConfigOpt = Path("trueup.toml")) -> None:
+def run(
+    config: ConfigOpt = Path("trueup.toml"),
+    progress: Annotated[str, typer.Option(help="Progress output: none or jsonl.")] = "none",
+) -> None:
     """Run every enabled flow on its interval until stopped (Ctrl-C or SIGTERM)."""
     from trueup.deployment import open_deployment
 
     cfg = _config(config)
+    on_event = _emit_jsonl if progress == "jsonl" else None
 
     async def go() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with open_deployment(cfg) as dep:
+        async with open_deployment(cfg, on_event=on_event) as dep:
             schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
             periodic = [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
             console.print("trueup running; Ctrl-C to stop")
             await dep.engine.run(schedules, periodic, stop)
+        console.print("trueup stopped")
 
     try:
         _run(go())
@@ -216,6 +221,8 @@ def _demo_with_progress(
             if event.get("event") == "batch":
                 settled = sum(int(event.get(k, 0)) for k in ("done", "parked", "skipped"))  # type: ignore[call-overload]
                 bar.advance(task, settled)
+            elif event.get("event") == "observed":
+                bar.advance(task, int(event.get("parked", 0)))  # type: ignore[call-overload]
 
         return _run(run_demo(opts, on_event))
 

@@ -63,7 +63,13 @@ class ItemMap(Protocol):
 
     async def items_for(self, skus: Iterable[str]) -> Mapping[str, ErpItem]: ...
 
-    async def save_items(self, items: Sequence[ErpItem]) -> None: ...
+    async def save_items(self, items: Sequence[ErpItem]) -> int:
+        """Store items; returns how many were new or changed."""
+        ...
+
+    async def replan_parked(self, reasons: Sequence[str], why: str) -> int:
+        """Send work parked for these reasons back to be planned again."""
+        ...
 
 
 class Clock(Protocol):

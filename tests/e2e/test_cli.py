@@ -140,3 +140,29 @@ def test_a_wrong_erp_token_stops_the_flow_with_a_clear_error(tmp_path: Path, sma
     assert result.returncode == 2
     assert "401 not authorised" in " ".join(result.stderr.split())
     assert "wrong" not in result.stderr  # the secret itself is never echoed
+
+
+def test_creating_the_missing_item_in_the_erp_posts_the_parked_order_by_itself(
+    tmp_path: Path, small_world: World
+) -> None:
+    env = cli_env(small_world)
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    assert trueup("sync", "orders", "--once", "-c", str(config), env=env).returncode == 0
+    parked = json.loads(
+        trueup("exceptions", "list", "--reason", "unknown_sku", "--json", "-c", str(config), env=env).stdout
+    )
+    assert parked
+    missing = {row["field"] for row in parked}
+    assert all(f.startswith("lines[") and f.endswith(".sku") for f in missing)
+    # The ecommerce team has the products created in the ERP (products originate there).
+    skus = {detail.split("SKU '")[1].split("'")[0] for detail in (row["detail"] for row in parked)}
+    for n, sku in enumerate(sorted(skus)):
+        small_world.erp.add_item(f"IT-NEW-{n}", sku, name=sku)
+    again = trueup("sync", "orders", "--once", "-c", str(config), env=env)
+    assert again.returncode == 0, again.stderr
+    counts = small_world.erp_order_counts()
+    assert all(counts.get(row["key"]) == 1 for row in parked)
+    left = json.loads(
+        trueup("exceptions", "list", "--reason", "unknown_sku", "--json", "-c", str(config), env=env).stdout
+    )
+    assert left == []

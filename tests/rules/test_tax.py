@@ -1,6 +1,6 @@
-"""The storefront's tax is carried to the ERP as final, so it must be internally consistent: each money line's
-tax is its rate applied to its taxable amount (within a tolerance), and lines plus shipping make up the order's
-tax total and grand total."""
+"""The storefront's tax is carried to the ERP as final, so it must be internally consistent: each money
+line's tax is its rate applied to its taxable amount (within a tolerance), and lines plus shipping make up
+the order's tax total and grand total."""
 
 from __future__ import annotations
 
@@ -131,7 +131,9 @@ def test_a_line_tax_off_by_exactly_the_tolerance_passes() -> None:
 
 def test_the_line_index_counts_child_lines() -> None:
     parent = incl_tax_line("10", D("18.00"), 1, 20, 0)
-    parent = parent.model_copy(update={"product_type": ProductType.CONFIGURABLE, "tax": parent.tax + D("0.10")})
+    parent = parent.model_copy(
+        update={"product_type": ProductType.CONFIGURABLE, "tax": parent.tax + D("0.10")}
+    )
     child = OrderLine(line_id="11", parent_line_id="10", sku="TEE-M", qty=D(1))
     extra = incl_tax_line("12", D("5.00"), 1, 20, 0)
     extra = extra.model_copy(update={"tax": extra.tax + D("0.10")})
@@ -152,7 +154,9 @@ def test_a_grand_total_that_does_not_add_up_is_a_totals_mismatch() -> None:
 def test_an_order_tax_total_that_does_not_add_up_is_a_tax_variance_on_tax_total() -> None:
     lines = [incl_tax_line("1", D("24.99"), 1, 20, 10)]
     right = order_of(lines, SHIPPING)
-    problems = check_tax(order_of(lines, SHIPPING, tax_total=right.tax_total - D("0.50")), D("0.01"), D("0.02"))
+    problems = check_tax(
+        order_of(lines, SHIPPING, tax_total=right.tax_total - D("0.50")), D("0.01"), D("0.02")
+    )
     assert [(p.kind, p.field) for p in problems] == [("tax_variance", "tax_total")]
 
 

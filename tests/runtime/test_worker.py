@@ -41,7 +41,9 @@ class ScriptedFlow:
                 raise Fatal("credentials revoked")
             if action == "forget":
                 continue
-            outcomes.append(Retry(job, "503", retry_after=None) if action == "retry" else Done(job, f"SO-{job.key}"))
+            outcomes.append(
+                Retry(job, "503", retry_after=None) if action == "retry" else Done(job, f"SO-{job.key}")
+            )
         return outcomes
 
 
@@ -55,7 +57,9 @@ def backend(sqlite_url: str) -> EmbeddedBackend:
 
 
 def enqueue(backend: EmbeddedBackend, keys: list[str], lane: str = "orders") -> None:
-    rows = [NewWork("order.post" if lane == "orders" else lane, k, lane, f"{lane}:{k}", "{}", "v1") for k in keys]
+    rows = [
+        NewWork("order.post" if lane == "orders" else lane, k, lane, f"{lane}:{k}", "{}", "v1") for k in keys
+    ]
     backend.store.enqueue(rows, SystemClock().now())
 
 
@@ -85,8 +89,12 @@ async def test_transient_failures_are_retried_until_done(backend: EmbeddedBacken
     flow = ScriptedFlow("orders", {("A", 1): "retry", ("A", 2): "retry", ("C", 1): "retry"})
     w = worker(flow, backend)
     await drain(w)
-    assert status_of(backend) == {"A": ("done", 3, None), "B": ("done", 1, None), "C": ("done", 2, None),
-                                  "D": ("done", 1, None)}
+    assert status_of(backend) == {
+        "A": ("done", 3, None),
+        "B": ("done", 1, None),
+        "C": ("done", 2, None),
+        "D": ("done", 1, None),
+    }
     assert w.totals["done"] == 4 and w.totals["retrying"] == 3
 
 

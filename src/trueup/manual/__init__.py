@@ -31,5 +31,12 @@ def exceptions_markdown() -> str:
             continue
         lines += ["", f"## Owned by {owner}"]
         for reason, info in owned:
-            lines += ["", f"### `{reason}`: {info.title}", "", info.meaning, "", f"**Resolution:** {info.resolution}"]
+            lines += [
+                "",
+                f"### `{reason}`: {info.title}",
+                "",
+                info.meaning,
+                "",
+                f"**Resolution:** {info.resolution}",
+            ]
     return "\n".join(lines) + "\n"

@@ -81,7 +81,7 @@ REASONS: dict[Reason, ReasonInfo] = {
         "The storefront shipping method has no entry in [mappings.carriers], so the warehouse would not "
         "know how to ship the order.",
         "Decide which ERP carrier and service ship this method, have it added to [mappings.carriers] in "
-        "trueup.toml (e.g. \"premiumcarrier_sameday\" = \"DPD/SAMEDAY\"), then bulk-retry the exceptions "
+        'trueup.toml (e.g. "premiumcarrier_sameday" = "DPD/SAMEDAY"), then bulk-retry the exceptions '
         "with this reason.",
     ),
     Reason.TAX_VARIANCE: ReasonInfo(

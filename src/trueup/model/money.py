@@ -43,7 +43,7 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount, Decimal):
             raise TypeError(f"Money.amount must be Decimal, got {type(self.amount).__name__}")
-        if len(self.currency) != 3 or not self.currency.isupper():
+        if len(self.currency) != 3 or not (self.currency.isalpha() and self.currency.isupper()):
             raise ValueError(f"currency must be an ISO 4217 code like 'GBP', got {self.currency!r}")
 
     def __add__(self, other: Money) -> Money:

@@ -9,9 +9,9 @@ sits on the parent and is apportioned over the children by quantity.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
-from trueup.model.money import ZERO, round_money
+from trueup.model.money import PENNY, ZERO
 from trueup.model.orders import Order, OrderLine, ProductType
 
 
@@ -36,12 +36,19 @@ def _money(line: OrderLine) -> tuple[Decimal, Decimal, Decimal]:
 
 
 def apportion(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
-    """Split `amount` in proportion to `weights`, to the penny, with the rounding left on the last share."""
+    """Split `amount` in proportion to `weights`, to the penny: each share is the exact proportion rounded
+    down, and the pennies left over go to the shares that lost most in rounding (largest remainder; ties go to the later share)."""
     total = sum(weights, ZERO)
     if total == 0:
         return [amount] + [ZERO] * (len(weights) - 1)
-    shares = [round_money(amount * w / total) for w in weights[:-1]]
-    return [*shares, amount - sum(shares, ZERO)]
+    sign = -1 if amount < 0 else 1
+    exact = [abs(amount) * w / total for w in weights]
+    shares = [e.quantize(PENNY, rounding=ROUND_DOWN) for e in exact]
+    left = int((abs(amount) - sum(shares, ZERO)) / PENNY)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (exact[i] - shares[i], i), reverse=True)
+    for i in by_remainder[:left]:
+        shares[i] += PENNY
+    return [sign * s for s in shares]
 
 
 def booked_lines(order: Order) -> list[BookedLine]:

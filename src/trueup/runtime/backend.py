@@ -104,5 +104,8 @@ class StoreItemMap:
     async def items_for(self, skus: Iterable[str]) -> Mapping[str, ErpItem]:
         return await self.backend._run(self.backend.store.items_for, self.erp, list(skus))
 
-    async def save_items(self, items: Sequence[ErpItem]) -> None:
-        await self.backend._run(self.backend.store.upsert_items, self.erp, items, self.clock.now())
+    async def save_items(self, items: Sequence[ErpItem]) -> int:
+        return await self.backend._run(self.backend.store.upsert_items, self.erp, items, self.clock.now())
+
+    async def replan_parked(self, reasons: Sequence[str], why: str) -> int:
+        return await self.backend._run(self.backend.store.requeue_parked, reasons, self.clock.now(), why=why)

@@ -130,7 +130,16 @@ class Engine:
             await self.backend.enqueue(rows, self.clock.now(), (flow.name, schedule.source, high_water))
             count += len(rows)
             self.observed[flow.name] += len(rows)
-            self.on_event({"event": "observed", "flow": flow.name, "rows": len(rows), "cursor": high_water})
+            parked = sum(1 for r in rows if r.parked)  # unreadable records park at once, never reach a worker
+            self.on_event(
+                {
+                    "event": "observed",
+                    "flow": flow.name,
+                    "rows": len(rows),
+                    "parked": parked,
+                    "cursor": high_water,
+                }
+            )
             if worker:
                 worker.wake.set()
         return count
@@ -165,26 +174,33 @@ class Engine:
         periodic: Sequence[tuple[PeriodicTask, float]],
         stop: asyncio.Event,
     ) -> None:
-        """Until `stop`: every flow observed on its interval, every lane worked continuously."""
+        """Until `stop`: every flow observed on its interval, every lane worked continuously. Periodic tasks
+        (the item sync) run once first, so that no order is judged against an empty item map."""
         await self.start()
+        for periodic_task, _ in periodic:
+            result = await self._retrying(periodic_task.name, periodic_task.sync)
+            self.on_event({"event": "synced", "task": periodic_task.name, "result": repr(result)})
         workers = {s.flow.lane: self._worker(s.flow) for s in schedules}
         tasks = [asyncio.create_task(w.run(stop)) for w in workers.values()]
         tasks += [
             asyncio.create_task(self._every(s.interval, stop, self._observe_job(s, workers[s.flow.lane])))
             for s in schedules
         ]
-        tasks += [asyncio.create_task(self._every(interval, stop, task.sync)) for task, interval in periodic]
+        tasks += [
+            asyncio.create_task(self._every(interval, stop, p.sync, first_after=interval))
+            for p, interval in periodic
+        ]
         tasks.append(asyncio.create_task(self._heartbeat(stop)))
         try:
             done, _ = await asyncio.wait(
                 [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
             )
-            for task in done:
-                task.result()
+            for finished in done:
+                finished.result()
         finally:
             stop.set()
-            for task in tasks:
-                task.cancel()
+            for running in tasks:
+                running.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def _observe_job(self, schedule: Schedule, worker: LaneWorker) -> Callable[[], Awaitable[int]]:
@@ -195,8 +211,16 @@ class Engine:
         return job
 
     async def _every(
-        self, interval: float, stop: asyncio.Event, job: Callable[[], Awaitable[object]]
+        self,
+        interval: float,
+        stop: asyncio.Event,
+        job: Callable[[], Awaitable[object]],
+        *,
+        first_after: float = 0.0,
     ) -> None:
+        if first_after:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), first_after)
         while not stop.is_set():
             try:
                 await self._retrying(getattr(job, "__name__", "job"), job)

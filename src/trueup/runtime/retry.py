@@ -19,7 +19,7 @@ class RetryPolicy:
     rng: random.Random = field(default_factory=random.Random)
 
     def delay(self, attempts: int, retry_after: float | None) -> float:
-        backoff = min(self.max_seconds, self.base_seconds * 2.0 ** max(0, attempts - 1))
+        backoff = min(self.max_seconds, self.base_seconds * 2.0 ** min(max(0, attempts - 1), 60))
         jittered = backoff * (0.5 + self.rng.random() / 2)  # spread retries so they do not stampede
         return max(jittered, min(retry_after or 0.0, self.max_seconds))
 

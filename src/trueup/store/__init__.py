@@ -19,7 +19,7 @@ from trueup.store import ledger
 from trueup.store.db import migrate, open_engine
 from trueup.store.items import items_for, upsert_items
 from trueup.store.schema import links, work
-from trueup.store.state import get_cursor, set_cursor
+from trueup.store.state import add_audit, get_cursor, set_cursor
 
 
 class Store:
@@ -94,9 +94,26 @@ class Store:
             return ledger.outstanding(conn, lane)
 
     # items
-    def upsert_items(self, erp: str, items: Sequence[ErpItem], now: datetime) -> None:
+    def upsert_items(self, erp: str, items: Sequence[ErpItem], now: datetime) -> int:
         with self.tx() as conn:
-            upsert_items(conn, erp, items, now)
+            return upsert_items(conn, erp, items, now)
+
+    def requeue_parked(self, reasons: Sequence[str], now: datetime, *, why: str) -> int:
+        """Re-plan parked work whose cause may be gone (e.g. the item master changed); audited."""
+        with self.tx() as conn:
+            keys = ledger.requeue_parked(conn, reasons, now)
+            if keys:
+                add_audit(
+                    conn,
+                    at=now,
+                    actor="engine",
+                    action="requeue",
+                    kind="work",
+                    key=",".join(reasons),
+                    note=why,
+                    detail={"count": len(keys), "keys": keys[:50]},
+                )
+            return len(keys)
 
     def items_for(self, erp: str, skus: Iterable[str]) -> dict[str, ErpItem]:
         with self.tx() as conn:

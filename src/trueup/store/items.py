@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from trueup.model.items import ErpItem
 from trueup.store.ledger import _insert
 from trueup.store.schema import item_map
 
 
-def upsert_items(conn: Connection, erp: str, items: Sequence[ErpItem], now: datetime) -> None:
+def upsert_items(conn: Connection, erp: str, items: Sequence[ErpItem], now: datetime) -> int:
+    """Insert or update items; returns how many were new or changed (unchanged rows are not rewritten)."""
     if not items:
-        return
+        return 0
     values = [
         {
             "erp": erp,
@@ -31,7 +32,13 @@ def upsert_items(conn: Connection, erp: str, items: Sequence[ErpItem], now: date
     ]
     stmt = _insert(conn, item_map)
     excluded = stmt.excluded
-    conn.execute(
+    changed = or_(
+        *(
+            item_map.c[name].is_distinct_from(excluded[name])
+            for name in ("erp_item_id", "barcode", "pid", "name", "active", "source_version")
+        )
+    )
+    result = conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[item_map.c.erp, item_map.c.sku],
             set_={
@@ -43,9 +50,11 @@ def upsert_items(conn: Connection, erp: str, items: Sequence[ErpItem], now: date
                 "source_version": excluded.source_version,
                 "updated_at": excluded.updated_at,
             },
+            where=changed,
         ),
         values,
     )
+    return int(result.rowcount or 0)
 
 
 def items_for(conn: Connection, erp: str, skus: Iterable[str]) -> dict[str, ErpItem]:

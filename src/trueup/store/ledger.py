@@ -241,6 +241,17 @@ def release(conn: Connection, job_ids: Sequence[int], now: datetime) -> None:
         )
 
 
+def requeue_parked(conn: Connection, reasons: Sequence[str], now: datetime) -> list[str]:
+    """Send parked rows with these reasons back to be planned again; returns their keys."""
+    result = conn.execute(
+        update(work)
+        .where(work.c.status == Status.PARKED, work.c.reason.in_(list(reasons)))
+        .values(status=Status.TODO, next_at=now, updated_at=now)
+        .returning(work.c.key)
+    )
+    return [str(k) for (k,) in result]
+
+
 def sweep(conn: Connection, now: datetime, dead_after: timedelta) -> int:
     """Return stalled rows to the queue: their lease ran out, or their worker stopped its heartbeat."""
     live = select(workers.c.id).where(workers.c.heartbeat_at >= now - dead_after)

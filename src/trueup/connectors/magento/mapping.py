@@ -147,6 +147,6 @@ def to_source_order(raw: dict[str, Any], storefront: str) -> SourceOrder:
     version = _str(raw.get("updated_at"))
     try:
         return SourceOrder(key, version, to_order(raw, storefront))
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
         detail = f"{type(exc).__name__}: {exc}"
         return SourceOrder(key, version, None, raw=json.dumps(raw, default=_default), error=detail[:300])

@@ -44,7 +44,7 @@ def sales_order_body(order: ErpSalesOrder) -> dict[str, Any]:
                 "item_id": line.erp_item_id,
                 "sku": line.sku,
                 "description": line.description,
-                "qty": str(line.qty.normalize()),
+                "qty": f"{line.qty.normalize():f}",
                 "unit_price": _m(line.unit_price),
                 "net": _m(line.net),
                 "discount": _m(line.discount),
