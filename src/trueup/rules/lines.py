@@ -37,7 +37,8 @@ def _money(line: OrderLine) -> tuple[Decimal, Decimal, Decimal]:
 
 def apportion(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
     """Split `amount` in proportion to `weights`, to the penny: each share is the exact proportion rounded
-    down, and the pennies left over go to the shares that lost most in rounding (largest remainder; ties go to the later share)."""
+    down, and the pennies left over go to the shares that lost most in rounding (largest remainder; ties
+    go to the later share)."""
     total = sum(weights, ZERO)
     if total == 0:
         return [amount] + [ZERO] * (len(weights) - 1)
