@@ -279,12 +279,19 @@ def exc_list(
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return
     table = Table(title=f"{len(rows)} open exceptions")
-    for col in ("id", "key", "reason", "owner", "field", "impact", "detail"):
+    for col in ("id", "key", "reason", "owner", "at fault", "field", "impact", "detail"):
         table.add_column(col, overflow="fold")
     for r in rows:
         impact = f"{r.currency} {r.impact_minor / 100:.2f}" if r.currency else ""
         table.add_row(
-            f"#{r.id}", r.key, r.reason or "", r.owner or "", r.field or "", impact, (r.detail or "")[:160]
+            f"#{r.id}",
+            r.key,
+            r.reason or "",
+            r.owner or "",
+            r.system or "",
+            r.field or "",
+            impact,
+            (r.detail or "")[:160],
         )
     Console().print(table)
 
@@ -308,7 +315,7 @@ def exc_show(
         print(json.dumps(found, indent=2, default=str))
         return
     out = Console()
-    for key in ("id", "kind", "key", "status", "reason", "owner", "field", "attempts", "detail"):
+    for key in ("id", "kind", "key", "status", "reason", "owner", "system", "field", "attempts", "detail"):
         out.print(f"[bold]{key}[/]: {found[key]}")
     for entry in found["audit"]:
         out.print(f"  {entry['at']} {entry['actor']} {entry['action']}: {entry['note']}")

@@ -65,6 +65,7 @@ def test_fixing_a_mapping_then_bulk_retrying_posts_the_parked_orders(
     expected = sorted(k for k, v in small_world.scenario.expected.items() if v == "unmapped_carrier")
     assert sorted(row["key"] for row in listed) == expected and expected
     assert all(row["owner"] == "warehouse" and UNMAPPED_METHOD in row["detail"] for row in listed)
+    assert all(row["system"] == "trueup" and row["field"] == "shipping.method" for row in listed)
     assert all("Resolution:" in row["detail"] for row in listed)
 
     refused = trueup("exceptions", "retry", "--reason", "unmapped_carrier", "-c", str(config), env=env)
@@ -152,6 +153,8 @@ def test_creating_the_missing_item_in_the_erp_posts_the_parked_order_by_itself(
         trueup("exceptions", "list", "--reason", "unknown_sku", "--json", "-c", str(config), env=env).stdout
     )
     assert parked
+    assert all(row["system"] == "magento" and row["owner"] == "ecommerce" for row in parked)
+    assert all(row["impact_minor"] > 0 and row["currency"] in ("GBP", "EUR") for row in parked)
     missing = {row["field"] for row in parked}
     assert all(f.startswith("lines[") and f.endswith(".sku") for f in missing)
     # The ecommerce team has the products created in the ERP (products originate there).

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pydantic import ValidationError
 
 from trueup.errors import Retriable, Skippable
-from trueup.model.exceptions import REASONS, Reason, owner_of
+from trueup.model.exceptions import REASONS, Reason, Side, owner_of
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.money import to_minor
 from trueup.model.orders import ErpOrderLine, ErpSalesOrder, Order, PaymentState
@@ -245,7 +245,7 @@ def merge_problems(problems: Sequence[Problem]) -> Problem:
     )
 
 
-def observed_work(src: SourceOrder) -> NewWork:
+def observed_work(src: SourceOrder, storefront: str) -> NewWork:
     """The ledger row for one observed order. An unreadable order is parked at once, raw payload kept."""
     if src.order is None:
         problem = Problem(
@@ -253,6 +253,7 @@ def observed_work(src: SourceOrder) -> NewWork:
             owner_of(Reason.MALFORMED_RECORD),
             f"Order {src.key}: could not be read ({src.error}). "
             f"Resolution: {REASONS[Reason.MALFORMED_RECORD].resolution}",
+            system=storefront,
         )
         return NewWork(KIND, src.key, LANE, f"order:{src.key}", src.raw, src.version, parked=problem)
     return NewWork(KIND, src.key, LANE, f"order:{src.key}", src.order.model_dump_json(), src.version)
@@ -290,7 +291,7 @@ class OrderFlow:
         `started`, so nothing updated during the run is skipped by the next one."""
         since = (datetime.fromisoformat(cursor) - self.overlap) if cursor else datetime(2000, 1, 1)
         async for page in self.source.orders_updated(since, started):
-            yield [observed_work(o) for o in page.orders], page.high_water
+            yield [observed_work(o, self.source.name) for o in page.orders], page.high_water
 
     async def handle(self, jobs: Sequence[Job]) -> list[Outcome]:
         orders: list[tuple[Job, Order]] = []
@@ -316,14 +317,20 @@ class OrderFlow:
     async def _apply(self, job: Job, plan: Plan) -> Outcome:
         match plan:
             case Reject(problems):
-                return Park(job, merge_problems(problems))
+                return Park(job, self._at_fault(merge_problems(problems)))
             case Hold(problem):
-                return Wait(job, problem, self.clock.now() + self.payment_recheck)
+                return Wait(job, self._at_fault(problem), self.clock.now() + self.payment_recheck)
             case Drop(problem):
-                return Skip(job, problem)
+                return Skip(job, self._at_fault(problem))
             case Post(erp_order):
                 return await self._post(job, erp_order)
         raise AssertionError(plan)
+
+    def _at_fault(self, problem: Problem) -> Problem:
+        """Name the system at fault: this flow's storefront or ERP, or trueup's own mappings."""
+        side = REASONS[problem.reason].at_fault
+        names = {Side.STOREFRONT: self.source.name, Side.ERP: self.sink.name, Side.TRUEUP: "trueup"}
+        return replace(problem, system=names[side])
 
     async def _post(self, job: Job, erp_order: ErpSalesOrder) -> Outcome:
         try:
@@ -343,5 +350,5 @@ class OrderFlow:
                 to_minor(erp_order.grand_total),
                 erp_order.currency,
             )
-            return Park(job, problem)
+            return Park(job, self._at_fault(problem))
         return Done(job, ref, LINK_KIND, storefront=self.source.name, erp=self.sink.name)

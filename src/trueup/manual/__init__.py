@@ -22,10 +22,12 @@ def exceptions_markdown() -> str:
         "`trueup exceptions retry` (or `--reason CODE` for all of one kind); `resolve` when it was fixed",
         "outside trueup, `ignore` when nothing is needed. Every action needs `--note` and is audited.",
         "",
-        "| code | owner | title |",
-        "|---|---|---|",
+        "| code | owner | at fault | title |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| `{reason}` | {info.owner} | {info.title} |" for reason, info in REASONS.items()]
+    lines += [
+        f"| `{reason}` | {info.owner} | {info.at_fault} | {info.title} |" for reason, info in REASONS.items()
+    ]
     for owner in Owner:
         owned = [(r, i) for r, i in REASONS.items() if i.owner == owner]
         if not owned:

@@ -1,6 +1,6 @@
 """Canonical records shared by every connector and flow."""
 
-from trueup.model.exceptions import REASONS, Owner, Reason, ReasonInfo, owner_of
+from trueup.model.exceptions import REASONS, Owner, Reason, ReasonInfo, Side, owner_of
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.money import Money, round_money, to_decimal, to_minor
 from trueup.model.orders import (
@@ -36,6 +36,7 @@ __all__ = [
     "Reason",
     "ReasonInfo",
     "Shipping",
+    "Side",
     "owner_of",
     "round_money",
     "to_decimal",

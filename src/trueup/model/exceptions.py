@@ -16,6 +16,14 @@ class Owner(StrEnum):
     WAREHOUSE = "warehouse"
 
 
+class Side(StrEnum):
+    """Which system's data or state must change for the exception to clear."""
+
+    STOREFRONT = "storefront"
+    ERP = "erp"
+    TRUEUP = "trueup"  # trueup's own configuration (a mapping)
+
+
 class Reason(StrEnum):
     UNKNOWN_SKU = "unknown_sku"
     INACTIVE_SKU = "inactive_sku"
@@ -39,6 +47,7 @@ class ReasonInfo:
     title: str
     meaning: str
     resolution: str
+    at_fault: Side = Side.STOREFRONT
 
 
 REASONS: dict[Reason, ReasonInfo] = {
@@ -83,6 +92,7 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Decide which ERP carrier and service ship this method, have it added to [mappings.carriers] in "
         'trueup.toml (e.g. "premiumcarrier_sameday" = "DPD/SAMEDAY"), then bulk-retry the exceptions '
         "with this reason.",
+        Side.TRUEUP,
     ),
     Reason.TAX_VARIANCE: ReasonInfo(
         Owner.FINANCE,
@@ -125,6 +135,7 @@ REASONS: dict[Reason, ReasonInfo] = {
         "The ERP answered with a validation error that trueup's checks did not predict.",
         "Read the ERP's message in the exception, fix the data or the mapping, then retry. Tell the "
         "integrator, so that trueup's validation catches this before posting next time.",
+        Side.ERP,
     ),
     Reason.ERP_UNAVAILABLE: ReasonInfo(
         Owner.ECOMMERCE,
@@ -132,6 +143,7 @@ REASONS: dict[Reason, ReasonInfo] = {
         "The ERP kept failing (timeouts, 5xx, rate limits) for every retry of this record.",
         "Check the ERP's status page or ask its support; once it answers again, bulk-retry the exceptions "
         "with this reason.",
+        Side.ERP,
     ),
     Reason.MALFORMED_RECORD: ReasonInfo(
         Owner.ECOMMERCE,

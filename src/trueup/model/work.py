@@ -69,6 +69,7 @@ class Problem:
     field: str = ""
     impact_minor: int = 0
     currency: str | None = None
+    system: str = ""  # the system at fault, by name; empty means the reason's side (see REASONS)
 
 
 @dataclass(frozen=True, slots=True)

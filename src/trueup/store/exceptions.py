@@ -25,6 +25,7 @@ class ExceptionRow:
     reason: str | None
     owner: str | None
     field: str | None
+    system: str | None
     detail: str | None
     attempts: int
     impact_minor: int
@@ -45,6 +46,7 @@ _COLUMNS = (
     work.c.reason,
     work.c.owner,
     work.c.field,
+    work.c.system,
     work.c.detail,
     work.c.attempts,
     work.c.impact_minor,

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from trueup.model.exceptions import REASONS
 from trueup.model.work import (
     BLOCKING,
     Done,
@@ -20,6 +21,7 @@ from trueup.model.work import (
     NewWork,
     Outcome,
     Park,
+    Problem,
     Retry,
     Skip,
     Status,
@@ -37,6 +39,10 @@ def _insert(conn: Connection, table: Any) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+
+
+def _system(problem: Problem) -> str:
+    return problem.system or str(REASONS[problem.reason].at_fault)
 
 
 def enqueue(conn: Connection, rows: Sequence[NewWork], now: datetime) -> None:
@@ -61,6 +67,7 @@ def enqueue(conn: Connection, rows: Sequence[NewWork], now: datetime) -> None:
             "owner": r.parked.owner if r.parked else None,
             "detail": r.parked.message if r.parked else None,
             "field": r.parked.field if r.parked else None,
+            "system": _system(r.parked) if r.parked else None,
             "error_band": "skippable" if r.parked else None,
             "impact_minor": r.parked.impact_minor if r.parked else 0,
             "currency": r.parked.currency if r.parked else None,
@@ -82,6 +89,7 @@ def enqueue(conn: Connection, rows: Sequence[NewWork], now: datetime) -> None:
             "owner": excluded.owner,
             "detail": excluded.detail,
             "field": excluded.field,
+            "system": excluded.system,
             "error_band": excluded.error_band,
             "impact_minor": excluded.impact_minor,
             "currency": excluded.currency,
@@ -175,6 +183,7 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                     "reason": None,
                     "owner": None,
                     "field": None,
+                    "system": None,
                     "detail": o.error,
                     "impact_minor": 0,
                     "currency": None,
@@ -192,6 +201,7 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                     "reason": p.reason,
                     "owner": p.owner,
                     "field": p.field,
+                    "system": _system(p),
                     "detail": p.message,
                     "impact_minor": p.impact_minor,
                     "currency": p.currency,
@@ -207,6 +217,7 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                 reason=None,
                 owner=None,
                 field=None,
+                system=None,
                 detail=None,
                 error_band=None,
                 impact_minor=0,

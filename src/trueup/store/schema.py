@@ -74,6 +74,7 @@ work = Table(
     Column("reason", String(40)),
     Column("owner", String(16)),
     Column("field", String(128)),
+    Column("system", String(32)),
     Column("detail", Text),
     Column("impact_minor", BigInteger, nullable=False, default=0),
     Column("currency", String(3)),
