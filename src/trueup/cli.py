@@ -10,11 +10,13 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from trueup.config import EXAMPLE, Config, load_config
@@ -42,6 +44,17 @@ ConfigOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 NoteOpt = Annotated[str, typer.Option("--note", "-m", help="Why: kept in the audit trail.")]
 ActorOpt = Annotated[str, typer.Option("--actor", envvar="TRUEUP_ACTOR", help="Who is acting (audited).")]
+
+
+@app.callback()
+def _global(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Deployment config file, for every command.")
+    ] = None,
+) -> None:
+    """Keeps a storefront and an ERP true to each other."""
+    if config is not None:
+        os.environ["TRUEUP_CONFIG"] = str(config)  # every command's --config defaults to this
 
 
 def _default_actor() -> str:
@@ -282,7 +295,7 @@ def exc_list(
     for col in ("id", "key", "reason", "owner", "at fault", "field", "impact", "detail"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        impact = f"{r.currency} {r.impact_minor / 100:.2f}" if r.currency else ""
+        impact = f"{r.currency} {Decimal(r.impact_minor) / 100:.2f}" if r.currency else ""
         table.add_row(
             f"#{r.id}",
             r.key,
@@ -291,7 +304,7 @@ def exc_list(
             r.system or "",
             r.field or "",
             impact,
-            (r.detail or "")[:160],
+            escape((r.detail or "")[:160]),
         )
     Console().print(table)
 
@@ -316,9 +329,9 @@ def exc_show(
         return
     out = Console()
     for key in ("id", "kind", "key", "status", "reason", "owner", "system", "field", "attempts", "detail"):
-        out.print(f"[bold]{key}[/]: {found[key]}")
+        out.print(f"[bold]{key}[/]: {escape(str(found[key]))}")
     for entry in found["audit"]:
-        out.print(f"  {entry['at']} {entry['actor']} {entry['action']}: {entry['note']}")
+        out.print(escape(f"  {entry['at']} {entry['actor']} {entry['action']}: {entry['note']}"))
 
 
 def _act(

@@ -180,7 +180,7 @@ def plan_order(order: Order, items: Mapping[str, ErpItem], rules: OrderRules) ->
     }
     for ap in (*ship_problems, *bill_problems):
         problems.append(
-            _problem(order, address_reason[ap.kind], f"{ap.field} {ap.message} ({ap.value!r})", ap.field)
+            _problem(order, address_reason[ap.kind], f"{ap.field}: {ap.message} ({ap.value!r})", ap.field)
         )
 
     for tp in check_tax(order, rules.line_tax_tolerance, rules.tax_tolerance):

@@ -85,7 +85,7 @@ def fit_address(
                 "too_long",
                 f"{where}.street",
                 joined,
-                f"street ({len(joined)} characters) does not fit {limits.address_lines} lines of "
+                f"{len(joined)} characters cannot be split into {limits.address_lines} lines of "
                 f"{limits.address_line} characters",
             )
         )
@@ -100,7 +100,7 @@ def fit_address(
         if len(value) > limit:
             problems.append(
                 AddressProblem(
-                    "too_long", f"{where}.{name}", value, f"{name} has {len(value)} characters, limit {limit}"
+                    "too_long", f"{where}.{name}", value, f"{len(value)} characters, limit {limit}"
                 )
             )
     if problems or lines is None:
