@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -47,16 +48,28 @@ class LimitsConfig(Section):
         return FieldLimits(**self.model_dump())
 
 
+ErpKind = Literal["rest", "stokly", "prima", "merret", "files"]
+
+
 class ErpConfig(Section):
-    kind: Literal["rest"] = "rest"
+    kind: ErpKind = "rest"
     name: str = "erp"
-    base_url: str
+    base_url: str = Field("", description="for HTTP ERPs (rest, stokly, prima)")
     token_env: str = "TRUEUP_ERP_TOKEN"
     concurrency: int = Field(32, ge=1, le=512)
     requests_per_second: float = Field(0, ge=0, description="0 = no pacing beyond concurrency")
     timeout_seconds: float = Field(30, gt=0)
     currencies: tuple[str, ...] = ("GBP", "EUR", "USD")
     limits: LimitsConfig = LimitsConfig()
+    # Each ERP kind's own options, validated by its connector (`Options` in trueup.connectors.<kind>).
+    stokly: dict[str, Any] = {}
+    prima: dict[str, Any] = {}
+    merret: dict[str, Any] = {}
+    files: dict[str, Any] = {}
+
+    def options(self) -> dict[str, Any]:
+        """The `[erp.<kind>]` table for this ERP's kind (empty for rest)."""
+        return dict(getattr(self, self.kind, {}) or {})
 
 
 class OrdersFlowConfig(Section):
@@ -133,6 +146,20 @@ def parse_config(data: dict[str, Any], *, source: str = "trueup.toml") -> Config
         if first["type"] == "missing":
             value = "<missing>"
         raise ConfigError(f"{source}: {key}", value, first["msg"]) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_options(model: type[M], data: Mapping[str, Any], prefix: str) -> M:
+    """Validate a connector's own options table, naming the bad key in full (e.g. `erp.stokly.location`)."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join([prefix, *(str(p) for p in first["loc"])])
+        value = "<missing>" if first["type"] == "missing" else first.get("input")
+        raise ConfigError(key, value, first["msg"]) from None
 
 
 def load_config(path: str | Path) -> Config:

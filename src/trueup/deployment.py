@@ -6,9 +6,10 @@ This is the only module (with the CLI) that knows both connectors and flows; flo
 from __future__ import annotations
 
 import fcntl
+import importlib
 import os
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -17,13 +18,13 @@ from typing import IO
 import aiohttp
 from sqlalchemy.engine import make_url
 
-from trueup.config import Config, secret
+from trueup.config import Config, ErpConfig, secret
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
-from trueup.connectors.rest.connector import RestErp
 from trueup.errors import Fatal
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import OrderFlow, OrderRules
+from trueup.ports import ErpConnector
 from trueup.runtime.backend import EmbeddedBackend, StoreItemMap
 from trueup.runtime.clock import SystemClock
 from trueup.runtime.engine import Engine, Schedule, Settings
@@ -77,6 +78,22 @@ def _engine_lock(database_url: str) -> IO[str] | None:
     return handle
 
 
+# ERP kind -> the connector package; each exposes `async def connect(session, erp_config) -> ErpConnector`.
+ERP_CONNECTORS = {
+    "rest": "trueup.connectors.rest",
+    "stokly": "trueup.connectors.stokly",
+    "prima": "trueup.connectors.prima",
+    "merret": "trueup.connectors.merret",
+    "files": "trueup.connectors.files",
+}
+
+
+async def connect_erp(session: aiohttp.ClientSession, erp: ErpConfig) -> ErpConnector:
+    module = importlib.import_module(ERP_CONNECTORS[erp.kind])
+    connector: ErpConnector = await module.connect(session, erp)
+    return connector
+
+
 @asynccontextmanager
 async def open_deployment(
     config: Config, *, on_event: Callable[[dict[str, object]], None] | None = None
@@ -95,6 +112,7 @@ async def open_deployment(
     connector = aiohttp.TCPConnector(limit=config.erp.concurrency + config.storefront.concurrency + 8)
     timeout = aiohttp.ClientTimeout(total=max(config.erp.timeout_seconds, config.storefront.timeout_seconds))
     session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+    stack = AsyncExitStack()
     try:
         magento = MagentoClient(
             session,
@@ -102,14 +120,8 @@ async def open_deployment(
             secret(config.storefront.token_env),
             concurrency=config.storefront.concurrency,
         )
-        erp = RestErp(
-            session,
-            config.erp.base_url,
-            secret(config.erp.token_env),
-            name=config.erp.name,
-            limits=config.erp.limits.to_limits(),
-            concurrency=config.erp.concurrency,
-        )
+        erp = await connect_erp(session, config.erp)
+        stack.push_async_callback(erp.aclose)
         item_map = StoreItemMap(backend, config.erp.name, clock)
         flow_cfg = config.flows.orders
         orders = OrderFlow(
@@ -131,6 +143,7 @@ async def open_deployment(
         )
         yield Deployment(config, store, backend, engine, orders, ItemFlow(erp, item_map))
     finally:
+        await stack.aclose()
         await session.close()
         backend.close()
         store.close()

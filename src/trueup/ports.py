@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
+from trueup.model.erp import (
+    CreditNote,
+    DespatchPage,
+    ItemPrice,
+    LedgerEntry,
+    StockAdjustment,
+    StockSnapshot,
+)
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order
 
@@ -56,6 +64,64 @@ class CatalogSource(Protocol):
     name: str
 
     def items(self) -> AsyncIterator[Sequence[ErpItem]]: ...
+
+
+class StockSource(Protocol):
+    """The ERP's stock, as snapshots with the time they were taken."""
+
+    name: str
+
+    def stock(self) -> AsyncIterator[StockSnapshot]: ...
+
+
+class StockAdjustmentSink(Protocol):
+    """Book stock deltas in the ERP (restocked returns). Idempotent on each adjustment's `reference`."""
+
+    name: str
+
+    async def adjust_stock(self, adjustments: Sequence[StockAdjustment]) -> None: ...
+
+
+class PriceSource(Protocol):
+    """The ERP's master price list."""
+
+    name: str
+
+    def prices(self) -> AsyncIterator[Sequence[ItemPrice]]: ...
+
+
+class DespatchSource(Protocol):
+    """Despatches the ERP made since a cursor (None: from the beginning)."""
+
+    name: str
+
+    def despatches_since(self, cursor: str | None) -> AsyncIterator[DespatchPage]: ...
+
+
+class CreditNoteSink(Protocol):
+    """ERP credit notes. `post_credit_note` is idempotent on `CreditNote.external_id`."""
+
+    name: str
+
+    async def post_credit_note(self, note: CreditNote) -> str: ...
+
+    async def find_credit_note(self, external_id: str) -> str | None: ...
+
+
+class LedgerSource(Protocol):
+    """The ERP's posted sales invoices and credit notes for a period (inclusive dates)."""
+
+    name: str
+
+    def ledger(self, start: date, end: date) -> AsyncIterator[Sequence[LedgerEntry]]: ...
+
+
+class ErpConnector(
+    OrderSink, CatalogSource, StockSource, PriceSource, DespatchSource, CreditNoteSink, LedgerSource, Protocol
+):
+    """Everything an ERP connector offers; every ERP connector passes tests/contract/ against its sandbox."""
+
+    async def aclose(self) -> None: ...
 
 
 class ItemMap(Protocol):
