@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from trueup.config import dump_toml
+
 BIN = Path(sys.executable).parent
 
 
@@ -25,6 +27,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database", default="sqlite", help="sqlite or a postgresql:// URL")
+    parser.add_argument("--erp", default="rest", help="which sandbox ERP to drain into")
     args = parser.parse_args()
 
     world = subprocess.Popen(
@@ -37,6 +40,8 @@ def main() -> None:
             "--seed",
             str(args.seed),
             "--clean",
+            "--erp",
+            args.erp,
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -46,37 +51,13 @@ def main() -> None:
     info = json.loads(world.stdout.readline())
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{tmp}/bench.db" if args.database == "sqlite" else args.database
+        data = info["config"]
+        data["runtime"] = {"database_url": db, "batch_size": 200, "batches_in_flight": 4}
+        data["storefront"]["page_size"] = 500
+        data["erp"]["concurrency"] = 64
         config = Path(tmp) / "trueup.toml"
-        config.write_text(
-            f"""
-[storefront]
-base_url = "{info["magento_url"]}"
-token_env = "BENCH_MAGENTO_TOKEN"
-page_size = 500
-
-[erp]
-base_url = "{info["erp_url"]}"
-token_env = "BENCH_ERP_TOKEN"
-concurrency = 64
-
-[mappings.carriers]
-flatrate_flatrate = "RM/TRACKED48"
-tablerate_bestway = "DPD/NEXTDAY"
-freeshipping_freeshipping = "RM/TRACKED48"
-dpd_express = "DPD/EXPRESS"
-
-[runtime]
-database_url = "{db}"
-batch_size = 200
-batches_in_flight = 4
-""",
-            encoding="utf-8",
-        )
-        env = {
-            **os.environ,
-            "BENCH_MAGENTO_TOKEN": info["magento_token"],
-            "BENCH_ERP_TOKEN": info["erp_token"],
-        }
+        config.write_text(dump_toml(data), encoding="utf-8")
+        env = {**os.environ, **info["env"]}
         started = time.perf_counter()
         engine = subprocess.run(
             [str(BIN / "trueup"), "sync", "orders", "--once", "-c", str(config)],

@@ -189,7 +189,9 @@ def run(
 def demo(
     orders: Annotated[int, typer.Option(help="Orders in the simulated trading day.")] = 500,
     seed: Annotated[int, typer.Option(help="Scenario seed: the same seed gives the same day.")] = 1,
-    erp: Annotated[str, typer.Option(help="ERP to run against (rest).")] = "rest",
+    erp: Annotated[
+        str, typer.Option(help="ERP to run against: rest, stokly, prima, merret or files.")
+    ] = "rest",
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Keep the sandboxes up afterwards.")
     ] = True,
@@ -200,10 +202,11 @@ def demo(
 ) -> None:
     """Simulate a trading day against the sandbox Magento and ERP, and report what happened."""
     from trueup.demo import DemoOptions, run_demo
+    from trueup.sandbox.erps import SANDBOXES
 
-    if erp != "rest":
-        _fail(f"--erp {erp!r}: only the generic REST ERP is available in this version")
-    opts = DemoOptions(orders=orders, seed=seed, workdir=workdir)
+    if erp not in SANDBOXES:
+        _fail(f"--erp {erp!r}: expected one of {', '.join(SANDBOXES)}")
+    opts = DemoOptions(orders=orders, seed=seed, workdir=workdir, erp=erp)
     if as_json:
         summary = _run(run_demo(opts))
         print(json.dumps(summary, indent=2))

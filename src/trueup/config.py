@@ -7,6 +7,7 @@ was expected.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -173,6 +174,37 @@ def load_config(path: str | Path) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "<file>", f"valid TOML ({exc})") from None
     return parse_config(data, source=str(path))
+
+
+def dump_toml(data: Mapping[str, Any]) -> str:
+    """Write config data as TOML (strings, numbers, booleans, lists of those, and nested tables)."""
+    lines: list[str] = []
+
+    def key(k: str) -> str:
+        return k if k and all(c.isalnum() or c in "_-" for c in k) else json.dumps(k)
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float | Decimal):
+            return str(v)
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if v is None:
+            raise ValueError("TOML has no null: leave the key out")
+        return json.dumps(str(v))
+
+    def table(prefix: str, data: Mapping[str, Any]) -> None:
+        scalars = [(k, v) for k, v in data.items() if not isinstance(v, Mapping) and v is not None]
+        if prefix and (scalars or not data):
+            lines.append(f"\n[{prefix}]")
+        lines.extend(f"{key(k)} = {value(v)}" for k, v in scalars)
+        for k, v in data.items():
+            if isinstance(v, Mapping):
+                table(f"{prefix}.{key(k)}" if prefix else key(k), v)
+
+    table("", data)
+    return "\n".join(lines).lstrip() + "\n"
 
 
 def secret(env_name: str) -> str:

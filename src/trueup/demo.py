@@ -7,9 +7,7 @@ payments later in the day, runs again, and reports what reached the ERP and what
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -17,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trueup.config import Config, parse_config
+from trueup.config import Config, dump_toml, parse_config
 from trueup.deployment import open_deployment
 from trueup.flows.orders import KIND
 from trueup.model.work import Status
-from trueup.sandbox.scenario import CARRIERS
 from trueup.sandbox.world import World, trading_day
 
 
@@ -31,53 +28,17 @@ class DemoOptions:
     seed: int = 1
     workdir: Path = Path(".trueup-demo")
     erp_error_rate: float = 0.0
+    erp: str = "rest"
 
 
 def demo_config(world: World, workdir: Path) -> dict[str, Any]:
-    return {
-        "storefront": {
-            "kind": "magento",
-            "name": "magento",
-            "base_url": world.magento_url,
-            "token_env": "TRUEUP_DEMO_MAGENTO_TOKEN",
-            "page_size": 200,
-        },
-        "erp": {
-            "kind": "rest",
-            "name": "erp",
-            "base_url": world.erp_url,
-            "token_env": "TRUEUP_DEMO_ERP_TOKEN",
-            "concurrency": 32,
-        },
-        "flows": {"orders": {"interval_seconds": 30, "payment_recheck_seconds": 60}},
-        "mappings": {"carriers": dict(CARRIERS)},
-        "runtime": {
-            "database_url": f"sqlite:///{workdir / 'demo.db'}",
-            "retry_base_seconds": 0.05,
-            "retry_max_seconds": 2,
-            "max_attempts": 10,
-        },
-    }
-
-
-def write_toml(data: dict[str, Any], path: Path) -> None:
-    """A tiny TOML writer for the demo's own config (strings, numbers and nested tables only)."""
-    lines: list[str] = []
-
-    def emit(prefix: str, table: dict[str, Any]) -> None:
-        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
-        if prefix:
-            lines.append(f"\n[{prefix}]")
-        for key, value in scalars.items():
-            rendered = json.dumps(value) if isinstance(value, str | bool) else str(value)
-            bare = re.fullmatch(r"[A-Za-z0-9_-]+", key)
-            lines.append(f"{key if bare else json.dumps(key)} = {rendered}")
-        for key, value in table.items():
-            if isinstance(value, dict):
-                emit(f"{prefix}.{key}" if prefix else key, value)
-
-    emit("", data)
-    path.write_text("\n".join(lines).lstrip() + "\n", encoding="utf-8")
+    return world.config(
+        f"sqlite:///{workdir / 'demo.db'}",
+        storefront={"page_size": 200},
+        erp={"concurrency": 32},
+        flows={"orders": {"interval_seconds": 30, "payment_recheck_seconds": 60}},
+        runtime={"retry_base_seconds": 0.05, "retry_max_seconds": 2, "max_attempts": 10},
+    )
 
 
 async def run_demo(
@@ -86,16 +47,17 @@ async def run_demo(
     from trueup.sandbox.faults import Faults
 
     scenario = trading_day(opts.seed, opts.orders)
-    world = World(scenario, erp_faults=Faults(error_rate=opts.erp_error_rate, seed=opts.seed))
+    world = World(
+        scenario, erp_kind=opts.erp, erp_faults=Faults(error_rate=opts.erp_error_rate, seed=opts.seed)
+    )
     world.start()
     try:
         if opts.workdir.exists():
             shutil.rmtree(opts.workdir)
         opts.workdir.mkdir(parents=True)
         data = demo_config(world, opts.workdir)
-        write_toml(data, opts.workdir / "trueup.toml")
-        os.environ["TRUEUP_DEMO_MAGENTO_TOKEN"] = world.magento_token
-        os.environ["TRUEUP_DEMO_ERP_TOKEN"] = world.erp_token
+        (opts.workdir / "trueup.toml").write_text(dump_toml(data), encoding="utf-8")
+        os.environ.update(world.env())
         config = parse_config(data)
         async with open_deployment(config, on_event=on_event) as dep:
             first = await dep.engine.drain(dep.order_schedule, before=[dep.items])
@@ -108,6 +70,7 @@ async def run_demo(
         outcome_mismatches = _mismatches(scenario.expected, opts.workdir, config)
         return {
             "seed": opts.seed,
+            "erp": opts.erp,
             "orders": {
                 "generated": len(scenario.orders),
                 "posted": posted,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from trueup.config import dump_toml
 from trueup.sandbox.scenario import CARRIERS, FaultMix
 from trueup.sandbox.world import World, trading_day
 
@@ -19,41 +19,22 @@ TRUEUP = [sys.executable, "-m", "trueup"]
 
 
 def write_config(path: Path, world: World, *, carriers: dict[str, str] | None = None, **runtime: Any) -> Path:
-    carrier_lines = "\n".join(
-        f'{k} = "{v}"' for k, v in (carriers if carriers is not None else CARRIERS).items()
-    )
     settings = {"retry_base_seconds": 0.01, "retry_max_seconds": 0.5, "max_attempts": 25, **runtime}
-    runtime_lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
-    path.write_text(
-        f"""
-[storefront]
-base_url = "{world.magento_url}"
-token_env = "T_MAGENTO"
-page_size = 100
-
-[erp]
-base_url = "{world.erp_url}"
-token_env = "T_ERP"
-
-[flows.orders]
-payment_recheck_seconds = 3600
-
-[mappings.carriers]
-{carrier_lines}
-
-[runtime]
-database_url = "sqlite:///{path.parent / "trueup.db"}"
-{runtime_lines}
-""",
-        encoding="utf-8",
+    data = world.config(
+        f"sqlite:///{path.parent / 'trueup.db'}",
+        storefront={"page_size": 100},
+        flows={"orders": {"payment_recheck_seconds": 3600}},
+        runtime=settings,
     )
+    data["mappings"]["carriers"] = carriers if carriers is not None else dict(CARRIERS)
+    path.write_text(dump_toml(data), encoding="utf-8")
     return path
 
 
 def cli_env(world: World | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if world is not None:
-        env.update(T_MAGENTO=world.magento_token, T_ERP=world.erp_token)
+        env.update(world.env())
     return env
 
 

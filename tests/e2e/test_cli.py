@@ -135,7 +135,7 @@ def test_resolve_and_ignore_close_exceptions_with_an_audited_note(tmp_path: Path
 
 
 def test_a_wrong_erp_token_stops_the_flow_with_a_clear_error(tmp_path: Path, small_world: World) -> None:
-    env = {**cli_env(small_world), "T_ERP": "wrong"}
+    env = {**cli_env(small_world), **dict.fromkeys(small_world.erp.env(), "wrong")}
     config = write_config(tmp_path / "trueup.toml", small_world)
     result = trueup("sync", "orders", "--once", "-c", str(config), env=env)
     assert result.returncode == 2
@@ -159,8 +159,12 @@ def test_creating_the_missing_item_in_the_erp_posts_the_parked_order_by_itself(
     assert all(f.startswith("lines[") and f.endswith(".sku") for f in missing)
     # The ecommerce team has the products created in the ERP (products originate there).
     skus = {detail.split("SKU '")[1].split("'")[0] for detail in (row["detail"] for row in parked)}
-    for n, sku in enumerate(sorted(skus)):
-        small_world.erp.add_item(f"IT-NEW-{n}", sku, name=sku)
+    small_world.erp.load_items(
+        [
+            {"item_id": f"IT-NEW-{n}", "sku": sku, "barcode": "", "name": sku, "active": True}
+            for n, sku in enumerate(sorted(skus))
+        ]
+    )
     again = trueup("sync", "orders", "--once", "-c", str(config), env=env)
     assert again.returncode == 0, again.stderr
     counts = small_world.erp_order_counts()

@@ -27,6 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from trueup.sandbox.faults import Faults, FaultsMiddleware, fault_routes
+from trueup.sandbox.rest_erp_back_office import back_office_routes
 
 __all__ = [
     "BASE_PATH",
@@ -84,6 +85,13 @@ class RestErpState:
     by_external_id: dict[str, list[str]] = field(default_factory=dict)
     idempotency_keys: dict[str, str | None] = field(default_factory=dict)
     next_number: int = 1
+    # the back office (see rest_erp_back_office.py): stock, prices, despatches, credit notes, ledger
+    stock: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    prices: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    despatches: list[dict[str, Any]] = field(default_factory=list)
+    credit_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    credit_notes_by_external_id: dict[str, list[str]] = field(default_factory=dict)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
 
     def add_item(
         self,
@@ -429,6 +437,7 @@ def create_app(state: RestErpState, *, token: str, faults: Faults | None = None)
         Route(f"{BASE_PATH}/sales-orders", find_sales_orders, methods=["GET"]),
         Route("/_sandbox/sales-orders", admin_sales_orders, methods=["GET"]),
         Route("/_sandbox/items", admin_items, methods=["POST"]),
+        *back_office_routes(state, unauthorised),
         *fault_routes(faults),
     ]
     app = Starlette(

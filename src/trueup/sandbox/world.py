@@ -12,12 +12,12 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from trueup.sandbox.erps import ErpSandbox, erp_sandbox
 from trueup.sandbox.faults import Faults
 from trueup.sandbox.magento import MagentoState
 from trueup.sandbox.magento import create_app as magento_app
-from trueup.sandbox.rest_erp import RestErpState
-from trueup.sandbox.rest_erp import create_app as erp_app
 from trueup.sandbox.scenario import TIME, FaultMix, Scenario, capture_payment, generate
 from trueup.sandbox.serve import ServerThread
 
@@ -34,40 +34,65 @@ def trading_day(seed: int, orders: int, *, faults: FaultMix | None = None) -> Sc
     )
 
 
+MAGENTO_TOKEN_ENV = "SANDBOX_MAGENTO_TOKEN"
+
+
 @dataclass
 class World:
+    """The sandbox Magento with a scenario's orders, and the sandbox ERP of `erp_kind` with its items."""
+
     scenario: Scenario
+    erp_kind: str = "rest"
     magento_token: str = field(default_factory=lambda: secrets.token_hex(16))
-    erp_token: str = field(default_factory=lambda: secrets.token_hex(16))
     magento_faults: Faults = field(default_factory=Faults)
     erp_faults: Faults = field(default_factory=Faults)
     enforce_unique: bool = True
 
     def __post_init__(self) -> None:
         self.magento = MagentoState(self.scenario.orders)
-        self.erp = RestErpState(enforce_unique=self.enforce_unique)
-        self.erp.add_items(self.scenario.erp_items)
-        self._servers: list[ServerThread] = []
+        self.erp: ErpSandbox = erp_sandbox(
+            self.erp_kind, seed=self.scenario.seed, faults=self.erp_faults, enforce_unique=self.enforce_unique
+        )
+        self._magento_server: ServerThread | None = None
 
     def start(self) -> None:
-        self._servers = [
-            ServerThread(magento_app(self.magento, token=self.magento_token, faults=self.magento_faults)),
-            ServerThread(erp_app(self.erp, token=self.erp_token, faults=self.erp_faults)),
-        ]
-        for server in self._servers:
-            server.start()
+        self._magento_server = ServerThread(
+            magento_app(self.magento, token=self.magento_token, faults=self.magento_faults)
+        )
+        self._magento_server.start()
+        self.erp.start()
+        self.erp.load_items(self.scenario.erp_items)
 
     def stop(self) -> None:
-        for server in self._servers:
-            server.stop()
+        if self._magento_server is not None:
+            self._magento_server.stop()
+        self.erp.stop()
 
     @property
     def magento_url(self) -> str:
-        return f"{self._servers[0].url}/rest/default"
+        assert self._magento_server is not None, "start() the world first"
+        return f"{self._magento_server.url}/rest/default"
 
-    @property
-    def erp_url(self) -> str:
-        return f"{self._servers[1].url}/api/v1"
+    def config(self, database_url: str, **sections: dict[str, Any]) -> dict[str, Any]:
+        """A deployment config (as TOML data) pointing at this world; `sections` are merged over it."""
+        data: dict[str, Any] = {
+            "storefront": {
+                "kind": "magento",
+                "name": "magento",
+                "base_url": self.magento_url,
+                "token_env": MAGENTO_TOKEN_ENV,
+            },
+            "erp": self.erp.erp_config(),
+            "mappings": {"carriers": dict(self.scenario.carriers)},
+            "runtime": {"database_url": database_url},
+        }
+        for name, values in sections.items():
+            data[name] = {**data.get(name, {}), **values}
+        return data
+
+    def env(self) -> dict[str, str]:
+        """The secrets the config names, by environment variable."""
+        return {MAGENTO_TOKEN_ENV: self.magento_token, **self.erp.env()}
 
     def capture_pending(self) -> int:
         """Later in the day the pending payments are captured: Magento updates those orders."""
@@ -79,39 +104,32 @@ class World:
         return len(self.scenario.pending)
 
     def erp_order_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for so in self.erp.sales_orders.values():
-            counts[so["external_id"]] = counts.get(so["external_id"], 0) + 1
-        return counts
+        return self.erp.sales_order_counts()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve a world in the foreground; print its URLs and tokens as one JSON line, then block."""
+    """Serve a world in the foreground; print its config and secrets as one JSON line, then block."""
     parser = argparse.ArgumentParser(prog="python -m trueup.sandbox.world")
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--erp", default="rest")
     parser.add_argument("--clean", action="store_true", help="no deliberately bad orders")
     parser.add_argument("--erp-error-rate", type=float, default=0.0)
     parser.add_argument("--no-unique", action="store_true", help="the ERP accepts duplicate external ids")
     args = parser.parse_args(argv)
     world = World(
         trading_day(args.seed, args.orders, faults=FaultMix.none() if args.clean else None),
+        erp_kind=args.erp,
         erp_faults=Faults(error_rate=args.erp_error_rate, seed=args.seed),
         enforce_unique=not args.no_unique,
     )
     world.start()
-    print(
-        json.dumps(
-            {
-                "magento_url": world.magento_url,
-                "erp_url": world.erp_url,
-                "magento_token": world.magento_token,
-                "erp_token": world.erp_token,
-                "expected": dict(world.scenario.expected_counts()),
-            }
-        ),
-        flush=True,
-    )
+    summary = {
+        "config": world.config("sqlite:///trueup.db"),
+        "env": world.env(),
+        "expected": dict(world.scenario.expected_counts()),
+    }
+    print(json.dumps(summary), flush=True)
     try:
         sys.stdin.read()  # serve until our parent closes our stdin (or Ctrl-D)
     finally:

@@ -1,14 +1,25 @@
-"""The generic REST ERP as `OrderSink` and `CatalogSource`."""
+"""The generic REST ERP as an `ErpConnector`: every ERP-side port over the documented JSON contract."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date
+from typing import Any
 
 import aiohttp
 
 from trueup.connectors.http import JsonClient
-from trueup.connectors.rest.mapping import sales_order_body, to_item
-from trueup.errors import Fatal, Rejected, Unavailable
+from trueup.connectors.rest.mapping import (
+    credit_note_body,
+    sales_order_body,
+    to_despatch,
+    to_item,
+    to_ledger_entry,
+    to_price,
+    to_stock_level,
+)
+from trueup.errors import Fatal, NotReady, Rejected, Unavailable
+from trueup.model.erp import CreditNote, DespatchPage, ItemPrice, LedgerEntry, StockSnapshot
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
 
@@ -67,17 +78,84 @@ class RestErp:
         found = resp.body.get("sales_orders") or []
         return str(found[0]["sales_order_id"]) if found else None
 
-    async def items(self) -> AsyncIterator[Sequence[ErpItem]]:
+    async def _pages(
+        self, path: str, key: str, params: dict[str, str] | None = None
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], Mapping[str, str]]]:
+        """Every page of a `{<key>: [...], total}` list; stops at page * per_page >= total."""
         page = 1
         while True:
-            resp = await self.http.request(
-                "GET", "/items", params={"page": str(page), "per_page": str(self.page_size)}
-            )
+            query = {**(params or {}), "page": str(page), "per_page": str(self.page_size)}
+            resp = await self.http.request("GET", path, params=query)
             if resp.status != 200 or not isinstance(resp.body, dict):
-                raise Fatal(f"ERP {self.name} GET /items answered {resp.status}: {resp.body!r:.300}")
-            raw_items = resp.body.get("items") or []
-            if raw_items:
-                yield [to_item(raw) for raw in raw_items]
-            if not raw_items or page * self.page_size >= int(resp.body.get("total") or 0):
+                raise Fatal(f"ERP {self.name} GET {path} answered {resp.status}: {resp.body!r:.300}")
+            rows = resp.body.get(key) or []
+            if rows:
+                yield rows, resp.headers
+            if not rows or page * self.page_size >= int(resp.body.get("total") or 0):
                 return
             page += 1
+
+    async def items(self) -> AsyncIterator[Sequence[ErpItem]]:
+        async for rows, _ in self._pages("/items", "items"):
+            yield [to_item(raw) for raw in rows]
+
+    async def stock(self) -> AsyncIterator[StockSnapshot]:
+        async for rows, headers in self._pages("/stock", "stock"):
+            taken = headers.get("X-Snapshot-Taken-At")
+            levels = tuple(to_stock_level(raw) for raw in rows)
+            taken_at = (
+                to_stock_level({**rows[0], "counted_at": taken}).as_of
+                if taken
+                else max(lv.as_of for lv in levels)
+            )
+            yield StockSnapshot(levels=levels, taken_at=taken_at)
+
+    async def prices(self) -> AsyncIterator[Sequence[ItemPrice]]:
+        async for rows, _ in self._pages("/prices", "prices"):
+            yield [to_price(raw) for raw in rows]
+
+    async def despatches_since(self, cursor: str | None) -> AsyncIterator[DespatchPage]:
+        after = cursor or "0"
+        while True:
+            resp = await self.http.request("GET", "/despatches", params={"after": after, "limit": "200"})
+            if resp.status != 200 or not isinstance(resp.body, dict):
+                raise Fatal(f"ERP {self.name} GET /despatches answered {resp.status}: {resp.body!r:.300}")
+            rows = resp.body.get("despatches") or []
+            if not rows:
+                return
+            after = str(resp.body.get("next_after") or rows[-1]["sequence"])
+            yield DespatchPage(despatches=tuple(to_despatch(raw) for raw in rows), cursor=after)
+
+    async def post_credit_note(self, note: CreditNote) -> str:
+        resp = await self.http.request(
+            "POST",
+            "/credit-notes",
+            body=credit_note_body(note),
+            headers={"Idempotency-Key": note.external_id},
+        )
+        body = resp.body if isinstance(resp.body, dict) else {}
+        if resp.status in (200, 201) or (resp.status == 409 and body.get("error") == "duplicate_external_id"):
+            return str(body["credit_note_id"])
+        if resp.status == 422 and body.get("error") == "order_not_found":
+            # The refund's order is not in the ERP yet: wait for it, do not park (R-REF-1).
+            raise NotReady(f"credit note {note.external_id}: order {note.order_id} is not in the ERP yet")
+        if resp.status in (400, 422):
+            raise Rejected(
+                f"the ERP rejected the credit note: {body.get('message')}", field=str(body.get("field") or "")
+            )
+        raise Fatal(f"ERP {self.name} POST /credit-notes answered {resp.status}: {body!r:.300}")
+
+    async def find_credit_note(self, external_id: str) -> str | None:
+        resp = await self.http.request("GET", "/credit-notes", params={"external_id": external_id})
+        if resp.status != 200 or not isinstance(resp.body, dict):
+            raise Unavailable(f"ERP {self.name} credit note lookup answered {resp.status}")
+        found = resp.body.get("credit_notes") or []
+        return str(found[0]["credit_note_id"]) if found else None
+
+    async def ledger(self, start: date, end: date) -> AsyncIterator[Sequence[LedgerEntry]]:
+        params = {"from": start.isoformat(), "to": end.isoformat()}
+        async for rows, _ in self._pages("/ledger", "entries", params):
+            yield [to_ledger_entry(raw) for raw in rows]
+
+    async def aclose(self) -> None:
+        """Nothing to release: the HTTP session belongs to the deployment."""

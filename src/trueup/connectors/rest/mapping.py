@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from trueup.model.erp import (
+    CreditNote,
+    Despatch,
+    DespatchLine,
+    ItemPrice,
+    LedgerEntry,
+    LedgerKind,
+    PriceKind,
+    StockLevel,
+)
 from trueup.model.items import ErpItem
 from trueup.model.money import round_money
 from trueup.model.orders import ErpAddress, ErpSalesOrder
@@ -72,4 +83,84 @@ def to_item(raw: dict[str, Any]) -> ErpItem:
         active=bool(raw.get("active", True)),
         name=str(raw.get("name") or ""),
         source_version=str(raw.get("updated_at") or ""),
+    )
+
+
+def credit_note_body(note: CreditNote) -> dict[str, Any]:
+    return {
+        "external_id": note.external_id,
+        "order_external_id": note.order_id,
+        "created_at": note.created_at.isoformat() + "Z",
+        "currency": note.currency,
+        "lines": [
+            {
+                "item_id": line.erp_item_id,
+                "sku": line.sku,
+                "qty": str(line.qty),
+                "net": _m(line.net),
+                "tax": _m(line.tax),
+                "tax_rate": _m(line.tax_rate),
+                "gross": _m(line.gross),
+                "restock": line.restock,
+            }
+            for line in note.lines
+        ],
+        "shipping": {"net": _m(note.shipping_net), "tax": _m(note.shipping_tax)},
+        "adjustment": _m(note.adjustment),
+        "total": _m(note.total),
+        "reason": note.reason,
+    }
+
+
+def _utc(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
+
+
+def to_stock_level(raw: dict[str, Any]) -> StockLevel:
+    return StockLevel(
+        sku=str(raw["sku"]),
+        erp_item_id=str(raw["item_id"]),
+        location=str(raw["location"]),
+        on_hand=int(raw["on_hand"]),
+        allocated=int(raw.get("allocated") or 0),
+        quarantined=int(raw.get("quarantined") or 0),
+        on_order=int(raw.get("on_order") or 0),
+        as_of=_utc(str(raw["counted_at"])),
+    )
+
+
+def to_price(raw: dict[str, Any]) -> ItemPrice:
+    return ItemPrice(
+        sku=str(raw["sku"]),
+        currency=str(raw["currency"]),
+        price=Decimal(str(raw["price"])),
+        kind=PriceKind(raw.get("kind") or "base"),
+        customer_group=raw.get("customer_group"),
+        min_qty=int(raw.get("min_qty") or 1),
+    )
+
+
+def to_despatch(raw: dict[str, Any]) -> Despatch:
+    return Despatch(
+        despatch_id=str(raw["despatch_id"]),
+        order_id=str(raw["external_id"]),
+        erp_order_ref=str(raw.get("sales_order_id") or ""),
+        despatched_at=_utc(str(raw["despatched_at"])),
+        carrier=str(raw["carrier"]),
+        service=str(raw.get("service") or ""),
+        tracking_numbers=tuple(str(t) for t in raw.get("tracking_numbers") or ()),
+        lines=tuple(DespatchLine(sku=str(ln["sku"]), qty=int(ln["qty"])) for ln in raw.get("lines") or ()),
+    )
+
+
+def to_ledger_entry(raw: dict[str, Any]) -> LedgerEntry:
+    return LedgerEntry(
+        kind=LedgerKind(raw["kind"]),
+        document_id=str(raw["document_id"]),
+        order_id=str(raw.get("external_id") or ""),
+        posted_on=date.fromisoformat(str(raw["posted_on"])),
+        currency=str(raw["currency"]),
+        net=Decimal(str(raw["net"])),
+        tax=Decimal(str(raw["tax"])),
+        gross=Decimal(str(raw["gross"])),
     )
