@@ -42,7 +42,9 @@ def parse_iso(value: str) -> datetime:
 
 # --- filters: `[field]=={@string;X}&&[other]!={@null;}||...` ------------------------------------------------
 
-_CONDITION = re.compile(r"\[(?P<field>[A-Za-z0-9_.]+)\](?P<op>==|!=|>=|<=)\{(?:@(?P<type>\w+);)?(?P<value>[^}]*)\}")
+_CONDITION = re.compile(
+    r"\[(?P<field>[A-Za-z0-9_.]+)\](?P<op>==|!=|>=|<=)\{(?:@(?P<type>\w+);)?(?P<value>[^}]*)\}"
+)
 _JOIN = re.compile(r"&&|\|\|")
 
 
@@ -53,7 +55,7 @@ def parse_filter(text: str) -> list[list[tuple[str, str, Any]]]:
     while True:
         match = _CONDITION.match(text, pos)
         if match is None:
-            raise WireError(400, f"cannot parse filter at {text[pos:pos + 40]!r}", "filter")
+            raise WireError(400, f"cannot parse filter at {text[pos : pos + 40]!r}", "filter")
         kind, raw = match["type"] or "string", match["value"]
         value: Any = None if kind == "null" else parse_iso(raw) if kind == "date" else raw
         groups[-1].append((match["field"], match["op"], value))
@@ -62,7 +64,7 @@ def parse_filter(text: str) -> list[list[tuple[str, str, Any]]]:
             return groups
         join = _JOIN.match(text, pos)
         if join is None:
-            raise WireError(400, f"expected && or || at {text[pos:pos + 40]!r}", "filter")
+            raise WireError(400, f"expected && or || at {text[pos : pos + 40]!r}", "filter")
         if join.group() == "||":
             groups.append([])
         pos = join.end()
@@ -74,10 +76,20 @@ def _holds(row: Mapping[str, Any], name: str, op: str, value: Any) -> bool:
         if not isinstance(have, str):
             return False
         moment = parse_iso(have)
-        return moment >= value if op == ">=" else moment <= value if op == "<=" else (moment == value) == (op == "==")
+        return (
+            moment >= value
+            if op == ">="
+            else moment <= value
+            if op == "<="
+            else (moment == value) == (op == "==")
+        )
     have_text = None if have is None else str(have)
     if op in (">=", "<="):
-        return have_text is not None and value is not None and (have_text >= value if op == ">=" else have_text <= value)
+        return (
+            have_text is not None
+            and value is not None
+            and (have_text >= value if op == ">=" else have_text <= value)
+        )
     return (have_text == value) == (op == "==")
 
 
@@ -304,7 +316,10 @@ class StoklyState:
             raise WireError(422, "items must be a non-empty list", "items")
         lines = [self._line(row, f"items[{i}]") for i, row in enumerate(rows)]
         order = {
-            **{k: body.get(k) for k in ("sourceType", "sourceId", "customerReference", "customer", "payments")},
+            **{
+                k: body.get(k)
+                for k in ("sourceType", "sourceId", "customerReference", "customer", "payments")
+            },
             "saleOrderId": self.new_id(),
             "niceId": self.nice_id(),
             "stage": "order",
@@ -420,7 +435,11 @@ class StoklyState:
             if line is None:
                 raise WireError(422, f"no line {row.get('lineId')!r} on this order", f"items[{i}].lineId")
             rows.append(
-                {"lineId": line["lineId"], "itemId": line["referenceId"], "quantity": count(row, "quantity", f"items[{i}].quantity")}
+                {
+                    "lineId": line["lineId"],
+                    "itemId": line["referenceId"],
+                    "quantity": count(row, "quantity", f"items[{i}].quantity"),
+                }
             )
         shipment = {
             "shipmentId": self.new_id(),

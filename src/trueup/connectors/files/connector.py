@@ -272,7 +272,9 @@ class FilesErp:
                 if item.sku in row_of:
                     raise RowError(row, f"SKU {item.sku!r} is already on row {row_of[item.sku]}")
                 if item.erp_item_id in ids:
-                    raise RowError(row, f"item {item.erp_item_id!r} is already on row {ids[item.erp_item_id]}")
+                    raise RowError(
+                        row, f"item {item.erp_item_id!r} is already on row {ids[item.erp_item_id]}"
+                    )
             except RowError as exc:
                 if (name, row.number) not in rejected:
                     key = row.get("sku") or row.get("item_id")
@@ -287,29 +289,24 @@ class FilesErp:
         ]
 
     async def _load_items(self) -> tuple[str, str, list[ErpItem]] | None:
+        """The newest item export's good items (name, checksum, items); also refreshes the SKU map."""
         newest = await self._newest(RecordKind.ITEM)
         if newest is None:
             return None
-        folder, name, rows, checksum = newest
+        _, name, rows, checksum = newest
         items = self._items_of(name, rows)
         self._items_by_sku = {i.sku: i for i in items}
         self._items_from = name
-        return folder, name, items
+        return name, checksum, items
 
     async def items(self) -> AsyncIterator[Sequence[ErpItem]]:
         loaded = await self._load_items()
         if loaded is None:
             return
-        _, name, items = loaded
-        checksum = hashlib.sha256(name.encode()).hexdigest()
+        name, checksum, items = loaded
         for start in range(0, len(items), self.page_size):
             yield items[start : start + self.page_size]
-        newest = await self._candidates(RecordKind.ITEM, with_done=False)
-        for folder, pending in newest:
-            if pending <= name:
-                data = await self.transport.read(f"{INBOUND}/{folder}/{pending}") or b""
-                checksum = hashlib.sha256(data).hexdigest()
-                await self._consume(folder, pending, checksum)
+        await self._retire_older(RecordKind.ITEM, name, checksum)
 
     async def _erp_item_id(self, sku: str, given: str, field: str) -> str:
         """The ERP item id for a line. Merret needs a PID: taken from the line when it is one, else looked
@@ -433,7 +430,9 @@ class FilesErp:
             head = heads.setdefault(despatch_id, row)
             if row.get("order_id") != head.get("order_id"):
                 raise RowError(row, f"despatch {despatch_id} names two orders")
-            lines.setdefault(despatch_id, []).append(DespatchLine(sku=self._sku(row, by_id), qty=_int(row, "qty")))
+            lines.setdefault(despatch_id, []).append(
+                DespatchLine(sku=self._sku(row, by_id), qty=_int(row, "qty"))
+            )
         sep = self.profile.tracking_separator
         return tuple(
             Despatch(
@@ -566,7 +565,7 @@ class FilesErp:
         order_ref = await self.find_sales_order(note.order_id)
         if order_ref is None:
             raise NotReady(
-                f"credit note {note.external_id}: order {note.order_id} has not been sent to ERP {self.name} yet"
+                f"credit note {note.external_id}: order {note.order_id} is not in ERP {self.name} yet"
             )
         rows = []
         for index, line in enumerate(note.lines):
@@ -601,6 +600,11 @@ class FilesErp:
 
 
 def _address(prefix: str, address: ErpAddress) -> dict[str, str]:
+    if len(address.lines) > 3:
+        raise Rejected(
+            f"{prefix}-to address has {len(address.lines)} street lines; the file has room for 3",
+            field=f"{prefix}_to.lines",
+        )
     lines = [*address.lines, "", "", ""]
     return {
         f"{prefix}_name": address.name,

@@ -66,7 +66,16 @@ FIELDS: dict[RecordKind, tuple[str, ...]] = {
         "sku",
         "qty",
     ),
-    RecordKind.LEDGER: ("document_type", "document_id", "order_id", "posted_on", "currency", "net", "tax", "gross"),
+    RecordKind.LEDGER: (
+        "document_type",
+        "document_id",
+        "order_id",
+        "posted_on",
+        "currency",
+        "net",
+        "tax",
+        "gross",
+    ),
     RecordKind.SALES_ORDER: (
         "order_id",
         "order_date",
@@ -250,8 +259,8 @@ class Profile:
             element = etree.SubElement(root, self._row(kind))
             for f in fields:
                 etree.SubElement(element, self.column(f)).text = row.get(f, "")
-        data: bytes = etree.tostring(root, xml_declaration=True, encoding=self.encoding, pretty_print=True)
-        return data
+        data = etree.tostring(root, xml_declaration=True, encoding=self.encoding, pretty_print=True)
+        return data.encode(self.encoding) if isinstance(data, str) else data
 
     def load(self, kind: RecordKind, data: bytes) -> list[Row]:
         """Every row of the file with its number, keyed by canonical field; raises MalformedFile for an
@@ -261,7 +270,9 @@ class Profile:
         try:
             text = data.decode(self.encoding)
         except UnicodeDecodeError as exc:
-            raise MalformedFile(f"the file is not {self.encoding} text ({exc.reason} at byte {exc.start})")
+            raise MalformedFile(
+                f"the file is not {self.encoding} text ({exc.reason} at byte {exc.start})"
+            ) from None
         if self.format == Format.CSV:
             return self._load_csv(kind, text)
         return self._load_xml(kind, data)
@@ -309,7 +320,9 @@ class Profile:
                 continue  # a comment or processing instruction
             if element.tag != self._row(kind):
                 raise MalformedFile(f"element {number} is <{element.tag}>; expected <{self._row(kind)}>")
-            values = {str(child.tag): (child.text or "").strip() for child in element if isinstance(child.tag, str)}
+            values = {
+                str(child.tag): (child.text or "").strip() for child in element if isinstance(child.tag, str)
+            }
             try:
                 fields = self._check_columns(kind, set(values))
             except MalformedFile as exc:

@@ -133,7 +133,8 @@ class SftpTransport:
         self.root = root.rstrip("/")
         self.password = password
         self.client_key = client_key
-        self.known_hosts = known_hosts
+        # Expanded here, not in the event loop: expanduser may read the password database.
+        self.known_hosts = os.path.expanduser(known_hosts) if known_hosts else None
         self.timeout = timeout
         self.description = f"sftp://{username}@{host}:{port}/{self.root.lstrip('/')}"
         self._conn: asyncssh.SSHClientConnection | None = None
@@ -147,7 +148,7 @@ class SftpTransport:
         async with self._lock:
             if self._sftp is not None:
                 return self._sftp
-            known: str | None = os.path.expanduser(self.known_hosts) if self.known_hosts else None
+            known = self.known_hosts
             try:
                 conn = await asyncio.wait_for(
                     asyncssh.connect(

@@ -19,7 +19,7 @@ async def connect(session: aiohttp.ClientSession, erp: ErpConfig) -> StoklyErp:
         raise ConfigError(
             "erp.stokly.location_id",
             raw.get("location_id", "<missing>"),
-            "the id of the Stokly location web orders deduct from (the web channel's \"Allocate Sold\" "
+            'the id of the Stokly location web orders deduct from (the web channel\'s "Allocate Sold" '
             "location in Stokly's channel settings)",
         )
     options = parse_options(Options, raw, "erp.stokly")

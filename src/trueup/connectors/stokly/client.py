@@ -201,9 +201,7 @@ class StoklyClient:
         if status == 429:
             raise RateLimited(f"Stokly {method} {path}: 429 rate limited", retry_after=retry_after)
         if status >= 500:
-            raise Unavailable(
-                f"Stokly {method} {path}: {status} {_message(parsed)}", retry_after=retry_after
-            )
+            raise Unavailable(f"Stokly {method} {path}: {status} {_message(parsed)}", retry_after=retry_after)
         return Response(status, parsed, resp_headers)
 
     def _note_remaining(self, value: str | None) -> None:

@@ -93,7 +93,9 @@ class StoklyErp:
 
     # --- paging -----------------------------------------------------------------------------------------
 
-    async def _pages(self, path: str, *, filter: str = "", sort: str = "") -> AsyncIterator[list[dict[str, Any]]]:
+    async def _pages(
+        self, path: str, *, filter: str = "", sort: str = ""
+    ) -> AsyncIterator[list[dict[str, Any]]]:
         size = self.options.page_size
         page = 0
         while True:
@@ -254,11 +256,15 @@ class StoklyErp:
         if sale_order is None:
             raise NotReady(f"refund {note.external_id!r}: order {note.order_id!r} is not in Stokly yet")
         body = refund_body(note, sale_order.lines_by_item)
-        resp = await self.http.request("POST", f"/v2/saleorders/{sale_order.sale_order_id}/refunds", body=body)
+        resp = await self.http.request(
+            "POST", f"/v2/saleorders/{sale_order.sale_order_id}/refunds", body=body
+        )
         if resp.status == 409:
             found = await self.find_credit_note(note.external_id)
             if found is None:
-                raise Conflict(f"Stokly says refund {note.external_id!r} exists but the lookup cannot find it")
+                raise Conflict(
+                    f"Stokly says refund {note.external_id!r} exists but the lookup cannot find it"
+                )
             return found
         data = self._expect_created(resp, f"refund {note.external_id!r}")
         return str(data["refundId"])
@@ -271,7 +277,10 @@ class StoklyErp:
         high = format_time(datetime.combine(end + timedelta(days=1), time.min) - timedelta(milliseconds=1))
         where = f"[createdAt]>={{@date;{low}}}&&[createdAt]<={{@date;{high}}}"
         orders: dict[str, _SaleOrder] = {}
-        sources = (("/v0/invoices", LedgerKind.INVOICE, "invoiceId"), ("/v2/refunds", LedgerKind.CREDIT_NOTE, "refundId"))
+        sources = (
+            ("/v0/invoices", LedgerKind.INVOICE, "invoiceId"),
+            ("/v2/refunds", LedgerKind.CREDIT_NOTE, "refundId"),
+        )
         for path, kind, id_field in sources:
             async for rows in self._pages(path, filter=where, sort="createdAt"):
                 entries = []

@@ -89,7 +89,13 @@ def stock_levels(
         key = (str(raw["itemId"]), str(raw["locationId"]))
         level = totals.setdefault(
             key,
-            {"sku": str(raw.get("itemSku") or ""), "on_hand": 0, "allocated": 0, "quarantined": 0, "on_order": 0},
+            {
+                "sku": str(raw.get("itemSku") or ""),
+                "on_hand": 0,
+                "allocated": 0,
+                "quarantined": 0,
+                "on_order": 0,
+            },
         )
         level["on_hand"] += _qty(raw.get("onHand"))
         level["allocated"] += _qty(raw.get(allocated_field)) if allocated_field else 0

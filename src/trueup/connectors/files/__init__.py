@@ -1,0 +1,89 @@
+"""The generic files ERP: CSV or XML batch files in `pending/`, `done/` and `error/` folders, over SFTP or
+a local folder (docs/connectors/files.md). Merret (`trueup.connectors.merret`) is this with its own profile.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict, Field
+
+from trueup.config import ErpConfig, parse_options, secret
+from trueup.connectors.files.connector import FilesErp, RejectedFile, RejectedRow
+from trueup.connectors.files.profile import FILES_PROFILE, Format, Profile
+from trueup.connectors.files.transport import LocalTransport, SftpTransport, Transport
+from trueup.errors import ConfigError
+
+
+class Options(BaseModel):
+    """`[erp.files]` (or `[erp.merret]`): where the folders are and what the files look like."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transport: Literal["local", "sftp"] = "local"
+    root: str = Field("", description="local: the folder holding inbound/ and outbound/; sftp: remote folder")
+    host: str = ""
+    port: int = Field(22, ge=1, le=65535)
+    username: str = ""
+    # A known_hosts file; None (only possible from code, TOML has no null) turns checking off: sandbox only.
+    known_hosts: str | None = "~/.ssh/known_hosts"
+    client_key: str = Field("", description="a private key file; empty: password from token_env")
+    format: Literal["csv", "xml"] | None = None
+    delimiter: str | None = Field(None, min_length=1, max_length=1)
+    encoding: str | None = None
+    columns: dict[str, str] = {}
+    page_size: int = Field(1000, ge=1, le=100_000)
+
+
+def build_transport(options: Options, erp: ErpConfig, prefix: str) -> Transport:
+    if options.transport == "local":
+        if not options.root:
+            raise ConfigError(f"{prefix}.root", options.root, "the folder that holds inbound/ and outbound/")
+        return LocalTransport(options.root)
+    if not options.host:
+        raise ConfigError(f"{prefix}.host", options.host, "the SFTP server's host name")
+    if not options.username:
+        raise ConfigError(f"{prefix}.username", options.username, "the SFTP user name")
+    return SftpTransport(
+        options.host,
+        options.port,
+        options.username,
+        root=options.root,
+        password=None if options.client_key else secret(erp.token_env),
+        client_key=options.client_key or None,
+        known_hosts=options.known_hosts,
+        timeout=erp.timeout_seconds,
+    )
+
+
+def build_profile(default: Profile, options: Options, prefix: str) -> Profile:
+    try:
+        return default.with_overrides(
+            format=Format(options.format) if options.format else None,
+            columns=options.columns,
+            delimiter=options.delimiter,
+            encoding=options.encoding,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{prefix}.columns", options.columns, str(exc)) from None
+
+
+def connect_files(erp: ErpConfig, default: Profile) -> FilesErp:
+    prefix = f"erp.{erp.kind}"
+    options = parse_options(Options, erp.options(), prefix)
+    return FilesErp(
+        build_transport(options, erp, prefix),
+        build_profile(default, options, prefix),
+        name=erp.name,
+        limits=erp.limits.to_limits(),
+        page_size=options.page_size,
+    )
+
+
+async def connect(session: aiohttp.ClientSession, erp: ErpConfig) -> FilesErp:
+    """The connector for `kind = "files"`; the HTTP session is unused (files travel over SFTP or disk)."""
+    return connect_files(erp, FILES_PROFILE)
+
+
+__all__ = ["FilesErp", "Options", "RejectedFile", "RejectedRow", "connect", "connect_files"]

@@ -1,0 +1,1 @@
+"""Tests for the Prima connector and its emulator."""
