@@ -39,6 +39,7 @@ class Reason(StrEnum):
     ERP_REJECTED = "erp_rejected"
     ERP_UNAVAILABLE = "erp_unavailable"
     MALFORMED_RECORD = "malformed_record"
+    UNREPRESENTABLE_TEXT = "unrepresentable_text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,15 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Record could not be read",
         "The source system sent a record trueup cannot interpret (a missing or malformed field).",
         "Inspect the payload shown in the exception; fix it at the source, then retry.",
+    ),
+    Reason.UNREPRESENTABLE_TEXT: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Text the ERP's character set cannot hold",
+        "A name, address or code holds characters (emoji, CJK, other scripts) that the ERP's interface "
+        "(e.g. Prima's ISO-8859-1) cannot represent, and there is no faithful transliteration. Sending it "
+        "would garble the parcel label.",
+        "Correct the field in the storefront order to Latin characters (check the spelling with the "
+        "customer), then retry.",
     ),
 }
 

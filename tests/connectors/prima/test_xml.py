@@ -42,9 +42,11 @@ def test_text_with_a_faithful_latin1_form_is_transliterated(text: str, latin1: s
 @pytest.mark.parametrize(("text", "culprit"), [("Ann 😀 Smith", "😀"), ("山田 太郎", "山"), ("Иван", "И")])
 def test_text_without_one_is_parked_naming_the_field_and_the_characters(text: str, culprit: str) -> None:
     with pytest.raises(Skippable) as caught:
-        latin1_text(text, "DeliveryAddress.Name", record="order 000000101", reason=Reason.ADDRESS_INVALID)
+        latin1_text(
+            text, "DeliveryAddress.Name", record="order 000000101", reason=Reason.UNREPRESENTABLE_TEXT
+        )
     error = caught.value
-    assert error.reason == Reason.ADDRESS_INVALID
+    assert error.reason == Reason.UNREPRESENTABLE_TEXT
     assert error.field == "DeliveryAddress.Name" and error.value == text
     message = str(error)
     assert "order 000000101" in message and "DeliveryAddress.Name" in message

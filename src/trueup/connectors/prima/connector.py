@@ -169,10 +169,16 @@ class PrimaErp:
             data = {"MaxRecords": str(size)} | ({"Since": cursor} if cursor else {})
             response = await self._read(self.types.despatches, **data)
             despatches = self._rows(response, "Despatch", to_despatch)
-            cursor = response.get("NextCursor") or cursor or ""
+            previous, cursor = cursor, response.get("NextCursor") or cursor or ""
             yield DespatchPage(despatches=tuple(despatches), cursor=cursor)
             if len(despatches) < size:
                 return
+            if cursor == previous:
+                # A full page that does not move the cursor would be read again for ever.
+                raise Fatal(
+                    f"ERP {self.name}: {self.types.despatches} returned a full page without advancing "
+                    "NextCursor; confirm the despatch cursor with the customer's Prima team"
+                )
 
     async def ledger(self, start: date, end: date) -> AsyncIterator[Sequence[LedgerEntry]]:
         async for response in self._pages(

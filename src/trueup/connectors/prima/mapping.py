@@ -47,7 +47,7 @@ def timestamp(moment: datetime) -> str:
 
 def _address(parent: etree._Element, tag: str, address: ErpAddress, record: str) -> None:
     def text(value: str, field: str) -> str:
-        return latin1_text(value, f"{tag}.{field}", record=record, reason=Reason.ADDRESS_INVALID)
+        return latin1_text(value, f"{tag}.{field}", record=record, reason=Reason.UNREPRESENTABLE_TEXT)
 
     element = etree.SubElement(parent, tag)
     element.set("Name", text(address.name, "Name"))
@@ -81,7 +81,7 @@ def fill_sales_order(
         return latin1_text(value, field, record=record)
 
     def person(value: str, field: str) -> str:
-        return latin1_text(value, field, record=record, reason=Reason.ADDRESS_INVALID)
+        return latin1_text(value, field, record=record, reason=Reason.UNREPRESENTABLE_TEXT)
 
     attrs = {
         "Customer": code(customer_account, "Customer"),

@@ -107,7 +107,7 @@ def describe_chars(chars: str) -> str:
     return ", ".join(f"{ch!r} (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')})" for ch in chars)
 
 
-def latin1_text(value: str, field: str, *, record: str, reason: Reason = Reason.MALFORMED_RECORD) -> str:
+def latin1_text(value: str, field: str, *, record: str, reason: Reason = Reason.UNREPRESENTABLE_TEXT) -> str:
     """`value` as Prima can hold it, or Skippable naming the record, the field and the characters."""
     text, bad = transliterate(value)
     if bad:

@@ -1,0 +1,36 @@
+"""`trueup demo --erp <kind>` runs the whole order flow against each ERP's sandbox, with the same report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import cli_env, trueup
+
+
+@pytest.mark.parametrize("erp", ["rest", "stokly", "prima", "merret", "files"])
+def test_the_demo_runs_against_each_erp_with_the_same_keys(erp: str, tmp_path: Path) -> None:
+    result = trueup(
+        "demo",
+        "--erp",
+        erp,
+        "--orders",
+        "150",
+        "--seed",
+        "4",
+        "--no-serve",
+        "--json",
+        env=cli_env(),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout)
+    assert summary["erp"] == erp
+    orders = summary["orders"]
+    assert orders["posted"] + orders["parked"] == orders["generated"] == 150
+    assert summary["erp_sales_orders"] == orders["posted"]
+    assert summary["duplicate_erp_orders"] == 0
+    assert summary["outcomes_as_expected"], summary["outcome_mismatches"]
+    assert {"unknown_sku", "address_too_long"} <= set(summary["exceptions_by_reason"])
