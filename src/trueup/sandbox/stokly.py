@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -27,12 +28,63 @@ from starlette.routing import Route
 
 from trueup.sandbox.faults import Faults, FaultsMiddleware, fault_routes
 from trueup.sandbox.serve import ServerThread
-from trueup.sandbox.stokly_app import StoklyState, WireError, matches, parse_filter
+from trueup.sandbox.stokly_app import StoklyState, WireError, parse_iso
 
 __all__ = ["StoklySandbox", "create_app", "stokly_error_body"]
 
 MAX_PAGE_SIZE = 1000
 Handler = Callable[[Request, Any], Response]
+
+
+# --- filters: `[field]=={@string;X}&&[other]!={@null;}||...` ------------------------------------------------
+
+_CONDITION = re.compile(
+    r"\[(?P<field>[A-Za-z0-9_.]+)\](?P<op>==|!=|>=|<=)\{(?:@(?P<type>\w+);)?(?P<value>[^}]*)\}"
+)
+_JOIN = re.compile(r"&&|\|\|")
+
+
+def parse_filter(text: str) -> list[list[tuple[str, str, Any]]]:
+    """Alternatives (`||`) of conjunctions (`&&`) of conditions; `&&` binds tighter, with no brackets."""
+    groups: list[list[tuple[str, str, Any]]] = [[]]
+    pos = 0
+    while True:
+        match = _CONDITION.match(text, pos)
+        if match is None:
+            raise WireError(400, f"cannot parse filter at {text[pos : pos + 40]!r}", "filter")
+        kind, raw = match["type"] or "string", match["value"]
+        value: Any = None if kind == "null" else parse_iso(raw) if kind == "date" else raw
+        groups[-1].append((match["field"], match["op"], value))
+        pos = match.end()
+        if pos == len(text):
+            return groups
+        join = _JOIN.match(text, pos)
+        if join is None:
+            raise WireError(400, f"expected && or || at {text[pos : pos + 40]!r}", "filter")
+        if join.group() == "||":
+            groups.append([])
+        pos = join.end()
+
+
+def _holds(row: Mapping[str, Any], name: str, op: str, value: Any) -> bool:
+    have = row.get(name)
+    if isinstance(value, datetime):
+        if not isinstance(have, str):
+            return False
+        moment = parse_iso(have)
+        if op in (">=", "<="):
+            return moment >= value if op == ">=" else moment <= value
+        return (moment == value) == (op == "==")
+    have_text = None if have is None else str(have)
+    if op in (">=", "<="):
+        if have_text is None or value is None:
+            return False
+        return have_text >= str(value) if op == ">=" else have_text <= str(value)
+    return (have_text == value) is (op == "==")
+
+
+def matches(row: Mapping[str, Any], groups: list[list[tuple[str, str, Any]]]) -> bool:
+    return any(all(_holds(row, *cond) for cond in group) for group in groups)
 
 
 def stokly_error_body(status: int, message: str) -> dict[str, Any]:
@@ -213,7 +265,7 @@ class StoklySandbox:
         faults: Faults | None = None,
         enforce_unique: bool = True,
         token_lifetime: timedelta = timedelta(hours=1),
-        rate_limit: int = 6000,
+        rate_limit: int = 60_000,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.faults = faults or Faults(seed=seed)

@@ -22,7 +22,7 @@ from trueup.model.erp import (
     StockLevel,
 )
 from trueup.model.items import ErpItem
-from trueup.model.money import ZERO, round_money, to_decimal
+from trueup.model.money import round_money, to_decimal
 from trueup.model.orders import ErpSalesOrder
 
 UNASSIGNED_BIN = "UNASSIGNED"
@@ -117,7 +117,9 @@ def adjustment_reason(reason: str, reference: str, part: int) -> str:
     Stokly's adjustments have no idempotency key, so the tag `[trueup:<reference>#<part>]` in `reason` is
     it: before posting, trueup looks for an adjustment with exactly this reason.
     """
-    return f"{reason} [{ADJUSTMENT_TAG}{reference}#{part}]".strip()
+    text = f"{reason} [{ADJUSTMENT_TAG}{reference}#{part}]".strip()
+    # Stokly's filter literal ends at the first "}", so braces could never be looked up again.
+    return text.replace("{", "(").replace("}", ")")
 
 
 def adjustment_body(
@@ -272,7 +274,3 @@ def to_ledger_entry(
 def posted_on(value: Any) -> date:
     text = str(value)
     return date.fromisoformat(text) if len(text) == 10 else parse_time(text).date()
-
-
-def money_total(values: Iterable[Any]) -> Decimal:
-    return sum((to_decimal(v) for v in values), ZERO)
