@@ -242,5 +242,3 @@ async def test_the_ledger_lists_the_invoice_and_the_credit_note_for_the_period(c
         for e in page
     ]
     assert earlier == []
-
-

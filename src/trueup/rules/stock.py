@@ -11,5 +11,7 @@ def sellable_qty(level: StockLevel, *, reserved_elsewhere: int = 0, buffer: int 
     When the ERP states its own sellable figure (Prima's "Available to Sell"), that figure replaces the first
     three terms: it already nets out the ERP's allocations.
     """
-    base = level.sellable if level.sellable is not None else level.on_hand - level.allocated - level.quarantined
+    base = (
+        level.sellable if level.sellable is not None else level.on_hand - level.allocated - level.quarantined
+    )
     return max(0, base - reserved_elsewhere - buffer)
