@@ -25,7 +25,7 @@ from trueup.model.orders import ErpOrderLine, ErpSalesOrder, Order, PaymentState
 from trueup.model.work import Done, Job, NewWork, Outcome, Park, Problem, Retry, Skip, Wait
 from trueup.ports import Clock, ItemMap, OrderSink, OrderSource, SourceOrder
 from trueup.rules.address import fit_address
-from trueup.rules.lines import booked_lines
+from trueup.rules.lines import BookedLine, booked_lines
 from trueup.rules.tax import check_tax
 
 KIND = "order.post"
@@ -101,8 +101,11 @@ def erp_sku(sku: str, rules: OrderRules) -> str:
     return rules.sku_overrides.get(sku, sku)
 
 
-def plan_order(order: Order, items: Mapping[str, ErpItem], rules: OrderRules) -> Plan:
-    """Decide what to do with one order. Pure: no I/O, no clock."""
+def plan_order(
+    order: Order, items: Mapping[str, ErpItem], rules: OrderRules, booked: Sequence[BookedLine] | None = None
+) -> Plan:
+    """Decide what to do with one order. Pure: no I/O, no clock. `booked` may pass in the order's booked
+    lines when the caller has already worked them out."""
     if order.payment.state == PaymentState.CANCELLED:
         return Drop(_problem(order, Reason.ORDER_CANCELLED, f"cancelled in the storefront ({order.status})"))
 
@@ -118,7 +121,7 @@ def plan_order(order: Order, items: Mapping[str, ErpItem], rules: OrderRules) ->
         )
 
     erp_lines: list[ErpOrderLine] = []
-    for line in booked_lines(order):
+    for line in booked if booked is not None else booked_lines(order):
         sku = erp_sku(line.sku, rules)
         item = items.get(sku)
         if item is None:
@@ -307,10 +310,14 @@ class OrderFlow:
                     f"Resolution: {REASONS[Reason.MALFORMED_RECORD].resolution}",
                 )
                 outcomes.append(Park(job, problem))
-        skus = {erp_sku(line.sku, self.rules) for _, order in orders for line in booked_lines(order)}
+        booked = [booked_lines(order) for _, order in orders]
+        skus = {erp_sku(line.sku, self.rules) for lines in booked for line in lines}
         items = await self.item_map.items_for(skus)
         applied = await asyncio.gather(
-            *(self._apply(job, plan_order(order, items, self.rules)) for job, order in orders)
+            *(
+                self._apply(job, plan_order(order, items, self.rules, lines))
+                for (job, order), lines in zip(orders, booked, strict=True)
+            )
         )
         return outcomes + list(applied)
 
