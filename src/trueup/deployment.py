@@ -25,7 +25,7 @@ from trueup.errors import Fatal
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import OrderFlow, OrderRules
 from trueup.ports import ErpConnector
-from trueup.runtime.backend import EmbeddedBackend, StoreItemMap
+from trueup.runtime.backend import EmbeddedBackend, StoreExceptionQueue, StoreItemMap
 from trueup.runtime.clock import SystemClock
 from trueup.runtime.engine import Engine, Schedule, Settings
 from trueup.runtime.retry import RetryPolicy
@@ -141,7 +141,14 @@ async def open_deployment(
             Settings(runtime.batch_size, runtime.batches_in_flight, runtime.heartbeat_seconds),
             on_event=on_event,
         )
-        yield Deployment(config, store, backend, engine, orders, ItemFlow(erp, item_map))
+        yield Deployment(
+            config,
+            store,
+            backend,
+            engine,
+            orders,
+            ItemFlow(erp, item_map, StoreExceptionQueue(backend, clock)),
+        )
     finally:
         await stack.aclose()
         await session.close()

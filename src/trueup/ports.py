@@ -20,6 +20,7 @@ from trueup.model.erp import (
 )
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order
+from trueup.model.work import InputRejection
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +117,26 @@ class LedgerSource(Protocol):
     def ledger(self, start: date, end: date) -> AsyncIterator[Sequence[LedgerEntry]]: ...
 
 
+class RejectionSource(Protocol):
+    def take_rejections(self) -> list[InputRejection]:
+        """What the connector refused since the last call (each reported once)."""
+        ...
+
+
+class ExceptionQueue(Protocol):
+    async def park_rejections(self, rejections: Sequence[InputRejection]) -> int: ...
+
+
 class ErpConnector(
-    OrderSink, CatalogSource, StockSource, PriceSource, DespatchSource, CreditNoteSink, LedgerSource, Protocol
+    OrderSink,
+    CatalogSource,
+    StockSource,
+    PriceSource,
+    DespatchSource,
+    CreditNoteSink,
+    LedgerSource,
+    RejectionSource,
+    Protocol,
 ):
     """Everything an ERP connector offers; every ERP connector passes tests/contract/ against its sandbox."""
 

@@ -8,9 +8,15 @@ again, because their cause may be gone. (Fanning items out to the storefront is 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from trueup.model.exceptions import Reason
-from trueup.ports import CatalogSource, ItemMap
+from trueup.ports import CatalogSource, ExceptionQueue, ItemMap, RejectionSource
+
+
+class ItemSource(CatalogSource, RejectionSource, Protocol):
+    pass
+
 
 SKU_REASONS = (Reason.UNKNOWN_SKU, Reason.INACTIVE_SKU)
 
@@ -26,9 +32,10 @@ class ItemSyncResult:
 class ItemFlow:
     name = "items"
 
-    def __init__(self, source: CatalogSource, item_map: ItemMap) -> None:
+    def __init__(self, source: ItemSource, item_map: ItemMap, exceptions: ExceptionQueue) -> None:
         self.source = source
         self.item_map = item_map
+        self.exceptions = exceptions
 
     async def sync(self) -> ItemSyncResult:
         total = inactive = changed = 0
@@ -36,6 +43,8 @@ class ItemFlow:
             changed += await self.item_map.save_items(page)
             total += len(page)
             inactive += sum(1 for item in page if not item.active)
+        # A malformed export or a bad row the connector refused is an exception, not a silent gap.
+        await self.exceptions.park_rejections(self.source.take_rejections())
         replanned = 0
         if changed:
             replanned = await self.item_map.replan_parked(

@@ -115,3 +115,16 @@ class Skip:
 
 
 Outcome = Done | Retry | Wait | Park | Skip
+
+
+@dataclass(frozen=True, slots=True)
+class InputRejection:
+    """Something a connector read and refused before any flow saw it (a malformed ERP file, a bad row).
+
+    It becomes an exception in the one queue, so that it is seen and owned like any other."""
+
+    source: str  # the system it came from, by name
+    key: str  # what was refused: a file name, "file#row"
+    message: str  # what is wrong, ending in "Resolution: ..."
+    reason: Reason = Reason.MALFORMED_RECORD
+    field: str = ""

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
 from trueup.model.items import ErpItem
-from trueup.model.work import Job, NewWork, Outcome
+from trueup.model.work import InputRejection, Job, NewWork, Outcome
 from trueup.ports import Clock
 from trueup.store import Store
 
@@ -91,6 +91,19 @@ class EmbeddedBackend:
 
     def close(self) -> None:
         self._db.shutdown(wait=True)
+
+
+class StoreExceptionQueue:
+    """The `ExceptionQueue` port over the store."""
+
+    def __init__(self, backend: EmbeddedBackend, clock: Clock) -> None:
+        self.backend = backend
+        self.clock = clock
+
+    async def park_rejections(self, rejections: Sequence[InputRejection]) -> int:
+        if not rejections:
+            return 0
+        return await self.backend._run(self.backend.store.park_rejections, rejections, self.clock.now())
 
 
 class StoreItemMap:

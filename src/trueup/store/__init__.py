@@ -6,6 +6,7 @@ transaction. The runtime calls them from a single database thread so the event l
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,8 +14,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
 
+from trueup.model.exceptions import owner_of
 from trueup.model.items import ErpItem
-from trueup.model.work import Job, NewWork, Outcome, Status
+from trueup.model.work import InputRejection, Job, NewWork, Outcome, Problem, Status
 from trueup.store import ledger
 from trueup.store.db import migrate, open_engine
 from trueup.store.items import items_for, upsert_items
@@ -97,6 +99,23 @@ class Store:
     def upsert_items(self, erp: str, items: Sequence[ErpItem], now: datetime) -> int:
         with self.tx() as conn:
             return upsert_items(conn, erp, items, now)
+
+    def park_rejections(self, rejections: Sequence[InputRejection], now: datetime) -> int:
+        """Put what a connector refused into the exception queue (once per source and key)."""
+        rows = [
+            NewWork(
+                kind="input.rejected",
+                key=f"{r.source}:{r.key}"[:128],
+                lane="checks",
+                lock=f"input:{r.source}:{r.key}"[:160],
+                payload=json.dumps({"source": r.source, "key": r.key, "message": r.message}),
+                source_version=r.message[:64],
+                parked=Problem(r.reason, owner_of(r.reason), r.message, r.field, system=r.source),
+            )
+            for r in rejections
+        ]
+        self.enqueue(rows, now)
+        return len(rows)
 
     def requeue_parked(self, reasons: Sequence[str], now: datetime, *, why: str) -> int:
         """Re-plan parked work whose cause may be gone (e.g. the item master changed); audited."""

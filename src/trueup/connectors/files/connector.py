@@ -43,6 +43,7 @@ from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.money import round_money
 from trueup.model.orders import ErpAddress, ErpSalesOrder
+from trueup.model.work import InputRejection
 
 __all__ = ["FilesErp", "RejectedFile", "RejectedRow"]
 
@@ -162,6 +163,32 @@ class FilesErp:
         self._items_by_sku: dict[str, ErpItem] = {}
         self._items_from: str | None = None
         self._seen: set[tuple[str, str]] | None = None
+        self._reported = (0, 0)
+
+    def take_rejections(self) -> list[InputRejection]:
+        """Files moved to error/ and item rows left out since the last call, for the exception queue."""
+        files, rows = self._reported
+        found = [
+            InputRejection(
+                self.name,
+                f.name,
+                f"{self.name} file {f.name}: {f.reason}. Nothing in it was applied. "
+                f"Resolution: have the ERP re-send a corrected file into {INBOUND}/{PENDING}/.",
+            )
+            for f in self.rejected_files[files:]
+        ] + [
+            InputRejection(
+                self.name,
+                f"{r.file}#{r.row}",
+                f"{self.name} file {r.file} row {r.row} ({r.key}): "
+                f"{r.reason}. The row was left out. Resolution: correct the item in the ERP so that "
+                "its next export carries it.",
+                field=f"row {r.row}",
+            )
+            for r in self.rejected_rows[rows:]
+        ]
+        self._reported = (len(self.rejected_files), len(self.rejected_rows))
+        return found
 
     async def aclose(self) -> None:
         await self.transport.aclose()

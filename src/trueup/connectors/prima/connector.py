@@ -29,6 +29,7 @@ from trueup.errors import Fatal, NotReady
 from trueup.model.erp import CreditNote, DespatchPage, ItemPrice, LedgerEntry, StockSnapshot
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
+from trueup.model.work import InputRejection
 
 T = TypeVar("T")
 
@@ -97,6 +98,10 @@ class PrimaErp:
             system=f"ERP {name}",
             concurrency=concurrency,
         )
+
+    def take_rejections(self) -> list[InputRejection]:
+        """Every request is answered on the spot; nothing is ever refused out of sight."""
+        return []
 
     async def aclose(self) -> None:
         """Nothing to release: the session belongs to the deployment."""

@@ -22,6 +22,7 @@ from trueup.errors import Fatal, NotReady, Rejected, Unavailable
 from trueup.model.erp import CreditNote, DespatchPage, ItemPrice, LedgerEntry, StockSnapshot
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
+from trueup.model.work import InputRejection
 
 
 class RestErp:
@@ -156,6 +157,10 @@ class RestErp:
         params = {"from": start.isoformat(), "to": end.isoformat()}
         async for rows, _ in self._pages("/ledger", "entries", params):
             yield [to_ledger_entry(raw) for raw in rows]
+
+    def take_rejections(self) -> list[InputRejection]:
+        """A JSON API refuses per request; nothing is ever refused out of sight."""
+        return []
 
     async def aclose(self) -> None:
         """Nothing to release: the HTTP session belongs to the deployment."""

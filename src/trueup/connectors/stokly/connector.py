@@ -44,6 +44,7 @@ from trueup.model.erp import (
 )
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
+from trueup.model.work import InputRejection
 
 
 class Options(BaseModel):
@@ -87,6 +88,10 @@ class StoklyErp:
         self.name = name
         # Stokly's address has line1 and line2 only; the order rules fold longer streets into two.
         self.limits = replace(limits, address_lines=min(limits.address_lines, 2))
+
+    def take_rejections(self) -> list[InputRejection]:
+        """Every request is answered on the spot; nothing is ever refused out of sight."""
+        return []
 
     async def aclose(self) -> None:
         """The aiohttp session belongs to the caller; nothing of ours stays open."""
