@@ -39,7 +39,7 @@ def _str(value: Any) -> str:
 
 def _address(raw: dict[str, Any]) -> Address:
     street = raw.get("street") or []
-    return Address.model_construct(
+    return Address(
         first_name=_str(raw.get("firstname")).strip(),
         last_name=_str(raw.get("lastname")).strip(),
         company=_str(raw.get("company")).strip(),
@@ -62,7 +62,7 @@ def _product_type(value: Any) -> ProductType:
 
 def _line(raw: dict[str, Any]) -> OrderLine:
     d = to_decimal
-    return OrderLine.model_construct(
+    return OrderLine(
         line_id=str(raw["item_id"]),
         parent_line_id=str(raw["parent_item_id"]) if raw.get("parent_item_id") else None,
         sku=str(raw["sku"]),
@@ -99,9 +99,7 @@ def to_order(raw: dict[str, Any], storefront: str) -> Order:
     shipping = assignment.get("shipping") or {}
     ship_address = shipping.get("address")
     payment = raw.get("payment") or {}
-    # Built without validation: the worker validates the order in full when it loads it from the ledger
-    # (`Order.model_validate_json`), so validating here too would only do the same work twice.
-    return Order.model_construct(
+    return Order(
         order_id=str(raw["increment_id"]),
         storefront_entity_id=str(raw["entity_id"]),
         storefront=storefront,
@@ -109,7 +107,7 @@ def to_order(raw: dict[str, Any], storefront: str) -> Order:
         currency=str(raw["order_currency_code"]),
         created_at=_time(raw["created_at"]),
         updated_at=_time(raw["updated_at"]),
-        customer=Customer.model_construct(
+        customer=Customer(
             email=str(raw["customer_email"]),
             first_name=_str(raw.get("customer_firstname")),
             last_name=_str(raw.get("customer_lastname")),
@@ -120,7 +118,7 @@ def to_order(raw: dict[str, Any], storefront: str) -> Order:
         billing_address=_address(raw["billing_address"]),
         shipping_address=_address(ship_address) if ship_address else None,
         lines=tuple(_line(item) for item in raw["items"]),
-        shipping=Shipping.model_construct(
+        shipping=Shipping(
             method=_str(shipping.get("method") or raw.get("shipping_method")),
             description=_str(raw.get("shipping_description")),
             amount=d(raw.get("shipping_amount")),
@@ -128,7 +126,7 @@ def to_order(raw: dict[str, Any], storefront: str) -> Order:
             discount=d(raw.get("shipping_discount_amount")),
             amount_incl_tax=d(raw.get("shipping_incl_tax")),
         ),
-        payment=Payment.model_construct(
+        payment=Payment(
             method=_str(payment.get("method")),
             state=_payment_state(raw),
             amount_paid=d(
