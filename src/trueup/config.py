@@ -58,7 +58,6 @@ class ErpConfig(Section):
     base_url: str = Field("", description="for HTTP ERPs (rest, stokly, prima)")
     token_env: str = "TRUEUP_ERP_TOKEN"
     concurrency: int = Field(32, ge=1, le=512)
-    requests_per_second: float = Field(0, ge=0, description="0 = no pacing beyond concurrency")
     timeout_seconds: float = Field(30, gt=0)
     currencies: tuple[str, ...] = ("GBP", "EUR", "USD")
     limits: LimitsConfig = LimitsConfig()
@@ -235,7 +234,6 @@ name = "erp"
 base_url = "https://erp.example.co.uk/api/v1"
 token_env = "TRUEUP_ERP_TOKEN"
 concurrency = 32         # requests in flight to the ERP
-requests_per_second = 0  # 0 = no pacing beyond concurrency
 currencies = ["GBP", "EUR"]
 
 [erp.limits]             # what the ERP's fields can hold; orders are checked before posting
