@@ -10,6 +10,7 @@ record:  the runtime writes the outcome and the order ⇄ sales-order link in on
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -286,6 +287,10 @@ class OrderFlow:
         self.clock = clock
         self.payment_recheck = payment_recheck
         self.overlap = overlap
+        # Orders just observed, by key@version, so that a worker in this process need not parse back what
+        # it has just stored. Bounded: the engine keeps observation only a little ahead of posting.
+        self._fresh: OrderedDict[str, Order] = OrderedDict()
+        self.fresh_limit = 4096
 
     async def observe(
         self, cursor: str | None, started: datetime
@@ -294,6 +299,11 @@ class OrderFlow:
         `started`, so nothing updated during the run is skipped by the next one."""
         since = (datetime.fromisoformat(cursor) - self.overlap) if cursor else datetime(2000, 1, 1)
         async for page in self.source.orders_updated(since, started):
+            for o in page.orders:
+                if o.order is not None:
+                    self._fresh[f"{o.key}@{o.version}"] = o.order
+            while len(self._fresh) > self.fresh_limit:
+                self._fresh.popitem(last=False)
             yield [observed_work(o, self.source.name) for o in page.orders], page.high_water
 
     async def handle(self, jobs: Sequence[Job]) -> list[Outcome]:
@@ -301,7 +311,8 @@ class OrderFlow:
         outcomes: list[Outcome] = []
         for job in jobs:
             try:
-                orders.append((job, Order.model_validate_json(job.payload)))
+                fresh = self._fresh.pop(f"{job.key}@{job.source_version}", None)
+                orders.append((job, fresh or Order.model_validate_json(job.payload)))
             except ValidationError as exc:
                 problem = Problem(
                     Reason.MALFORMED_RECORD,

@@ -56,6 +56,9 @@ class Settings:
     batch_size: int = 64
     batches_in_flight: int = 4
     heartbeat_seconds: float = 15.0
+    # Observation pauses while this many rows of its lane are still to do: the ledger could hold any
+    # backlog, but reading far ahead of posting buys nothing and keeps less of it warm in memory.
+    observe_ahead: int = 2000
 
 
 def new_worker_id() -> str:
@@ -127,6 +130,8 @@ class Engine:
         started = self.clock.now()
         count = 0
         async for rows, high_water in flow.observe(cursor, started):
+            if worker is not None:
+                await self._keep_pace(flow.lane, worker)
             await self.backend.enqueue(rows, self.clock.now(), (flow.name, schedule.source, high_water))
             count += len(rows)
             self.observed[flow.name] += len(rows)
@@ -143,6 +148,13 @@ class Engine:
             if worker:
                 worker.wake.set()
         return count
+
+    async def _keep_pace(self, lane: str, worker: LaneWorker) -> None:
+        """Wait while the lane has more than `observe_ahead` rows to do, waking as batches finish."""
+        while await self.backend.outstanding(lane) > self.settings.observe_ahead:
+            worker.progressed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(worker.progressed.wait(), 5.0)
 
     async def drain(self, schedule: Schedule, before: Sequence[PeriodicTask] = ()) -> Counter[str]:
         """Run `before` (e.g. the item sync), then observe once while posting; return when all is posted."""

@@ -54,6 +54,7 @@ class LaneWorker:
         self.on_batch = on_batch
         self.totals: Counter[str] = Counter()
         self.wake = asyncio.Event()
+        self.progressed = asyncio.Event()  # set after every recorded batch
 
     async def run(self, stop: asyncio.Event, *, drain_after: asyncio.Event | None = None) -> None:
         """Work until `stop` is set; with `drain_after`, also return once that is set and nothing is left
@@ -124,6 +125,7 @@ class LaneWorker:
         now = self.clock.now()
         settled = [self.policy.settle(o, now) if isinstance(o, Retry) else o for o in outcomes]
         await self.backend.record(settled, now)
+        self.progressed.set()
         batch: Counter[str] = Counter(_label(o) for o in settled)
         self.totals.update(batch)
         if self.on_batch:
