@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from pathlib import Path
@@ -198,7 +199,10 @@ def demo(
         str, typer.Option(help="ERP to run against: rest, stokly, prima, merret or files.")
     ] = "rest",
     serve: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Keep the sandboxes up afterwards.")
+        bool,
+        typer.Option(
+            "--serve/--no-serve", help="Keep the sandboxes up afterwards, until Ctrl-C, to explore."
+        ),
     ] = True,
     as_json: JsonOpt = False,
     workdir: Annotated[Path, typer.Option(help="Where the demo's config and database go.")] = Path(
@@ -216,16 +220,49 @@ def demo(
         summary = _run(run_demo(opts))
         print(json.dumps(summary, indent=2))
     else:
-        summary = _demo_with_progress(opts, run_demo)
-        _print_summary(summary)
-    if serve and not as_json:
-        console.print(f"\nExplore the result:  trueup -c {summary['config']} exceptions list")
+        summary = _demo_with_progress(opts, run_demo, _hold_for_exploring if serve else None)
     ok = summary["duplicate_erp_orders"] == 0 and summary["outcomes_as_expected"]
     raise typer.Exit(0 if ok else 1)
 
 
+def _hold_for_exploring(world: Any, summary: dict[str, Any]) -> None:
+    """Print the summary, then keep the sandboxes serving until Ctrl-C."""
+    _print_summary(summary)
+    out = Console()
+    out.print("\n[bold]The sandboxes stay up until Ctrl-C.[/] In another shell:")
+    exports = " ".join(f"{k}={v}" for k, v in world.env().items())
+    for line in (
+        f"  export {exports}",
+        f"  .venv/bin/trueup -c {summary['config']} exceptions list",
+        f"  .venv/bin/trueup -c {summary['config']} sync orders --once",
+        f"  Magento emulator: {world.magento_url}/V1/orders",
+    ):
+        out.print(line, markup=False, soft_wrap=True)
+    _wait_for_interrupt()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM. The signal may land on a server thread, and Python runs handlers only in
+    the main thread between bytecodes, so the wait wakes twice a second to let them run."""
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    forever = threading.Event()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            while not forever.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _demo_with_progress(
-    opts: Any, run_demo: Callable[..., Coroutine[Any, Any, dict[str, Any]]]
+    opts: Any,
+    run_demo: Callable[..., Coroutine[Any, Any, dict[str, Any]]],
+    hold: Callable[[Any, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -245,7 +282,10 @@ def _demo_with_progress(
             elif event.get("event") == "observed":
                 bar.advance(task, int(event.get("parked", 0)))  # type: ignore[call-overload]
 
-        return _run(run_demo(opts, on_event))
+        summary = _run(run_demo(opts, on_event, hold))
+    if hold is None:
+        _print_summary(summary)
+    return summary
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

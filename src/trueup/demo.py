@@ -42,8 +42,12 @@ def demo_config(world: World, workdir: Path) -> dict[str, Any]:
 
 
 async def run_demo(
-    opts: DemoOptions, on_event: Callable[[dict[str, object]], None] | None = None
+    opts: DemoOptions,
+    on_event: Callable[[dict[str, object]], None] | None = None,
+    hold: Callable[[World, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
+    """Run the trading day and return its summary. `hold`, if given, is called with the world still up
+    (e.g. to let a person explore the sandboxes) before it is stopped."""
     from trueup.sandbox.faults import Faults
 
     scenario = trading_day(opts.seed, opts.orders)
@@ -68,7 +72,7 @@ async def run_demo(
             posted = dep.store.link_count("order")
         erp_counts = world.erp_order_counts()
         outcome_mismatches = _mismatches(scenario.expected, opts.workdir, config)
-        return {
+        summary = {
             "seed": opts.seed,
             "erp": opts.erp,
             "orders": {
@@ -90,6 +94,9 @@ async def run_demo(
             "database": str(opts.workdir / "demo.db"),
             "config": str(opts.workdir / "trueup.toml"),
         }
+        if hold is not None:
+            hold(world, summary)
+        return summary
     finally:
         world.stop()
 
