@@ -103,6 +103,16 @@ def _error(exc: WireError) -> Response:
     return _json(exc.status, body)
 
 
+def _reference_filter(where: str) -> str | None:
+    """The reference when a filter is exactly `[sourceReferenceId]=={@string;X}`, else None."""
+    groups = parse_filter(where) if where else []
+    if len(groups) == 1 and len(groups[0]) == 1:
+        field_name, op, value = groups[0][0]
+        if field_name == "sourceReferenceId" and op == "==" and isinstance(value, str):
+            return value
+    return None
+
+
 def _listing(request: Request, rows: Sequence[Mapping[str, Any]], id_field: str) -> Response:
     query = request.query_params
     try:
@@ -192,7 +202,10 @@ def create_app(state: StoklyState, lock: threading.Lock, faults: Faults | None =
         return _json(201, {"data": state.adjust(body_of(body))})
 
     def sale_orders(request: Request, body: Any) -> Response:
-        return _listing(request, list(state.sale_orders.values()), "saleOrderId")
+        rows = list(state.sale_orders.values())
+        if (wanted := _reference_filter(request.query_params.get("filter", ""))) is not None:
+            rows = state.find_orders(wanted)  # the common look-up, answered from the index
+        return _listing(request, rows, "saleOrderId")
 
     def create_order(request: Request, body: Any) -> Response:
         return _json(201, {"data": state.create_sale_order(body_of(body))})

@@ -88,6 +88,8 @@ class StoklyState:
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     sale_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # sourceReferenceId -> sale order ids, so a look-up stays cheap however long the day gets
+    orders_by_reference: dict[str, list[str]] = field(default_factory=dict)
     shipments: list[dict[str, Any]] = field(default_factory=list)
     invoices: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
@@ -229,7 +231,7 @@ class StoklyState:
     # --- sale orders ----------------------------------------------------------------------------------
 
     def find_orders(self, source_reference_id: str) -> list[dict[str, Any]]:
-        return [o for o in self.sale_orders.values() if o["sourceReferenceId"] == source_reference_id]
+        return [self.sale_orders[i] for i in self.orders_by_reference.get(source_reference_id, [])]
 
     def create_sale_order(self, body: Mapping[str, Any]) -> dict[str, Any]:
         if body.get("stage") != "order":
@@ -277,6 +279,7 @@ class StoklyState:
             "createdAt": iso(self.now()),
         }
         self.sale_orders[order["saleOrderId"]] = order
+        self.orders_by_reference.setdefault(reference, []).append(order["saleOrderId"])
         return order
 
     def _line(self, row: Any, path: str) -> dict[str, Any]:
