@@ -75,46 +75,30 @@ def booked_lines(order: Order) -> list[BookedLine]:
                 )
             )
         elif parent.product_type == ProductType.BUNDLE and children:
-            child_money = sum((c.row_total for c in children), ZERO)
-            if child_money != 0:
-                for c in children:
-                    net, discount, tax = _money(c)
-                    booked.append(
-                        BookedLine(
-                            c.line_id,
-                            c.sku,
-                            c.name,
-                            c.qty,
-                            net,
-                            discount,
-                            tax,
-                            c.tax_rate,
-                            f"lines[{index[c.line_id]}].sku",
-                        )
+            # A fixed-price bundle: the money sits on the parent (a dynamic-price bundle's children carry
+            # their own and come through `money_lines` as plain lines).
+            net, discount, tax = _money(parent)
+            weights = [c.qty for c in children]
+            for c, n, d, t in zip(
+                children,
+                apportion(net, weights),
+                apportion(discount, weights),
+                apportion(tax, weights),
+                strict=True,
+            ):
+                booked.append(
+                    BookedLine(
+                        c.line_id,
+                        c.sku,
+                        c.name,
+                        c.qty,
+                        n,
+                        d,
+                        t,
+                        parent.tax_rate,
+                        f"lines[{index[c.line_id]}].sku",
                     )
-            else:
-                net, discount, tax = _money(parent)
-                weights = [c.qty for c in children]
-                for c, n, d, t in zip(
-                    children,
-                    apportion(net, weights),
-                    apportion(discount, weights),
-                    apportion(tax, weights),
-                    strict=True,
-                ):
-                    booked.append(
-                        BookedLine(
-                            c.line_id,
-                            c.sku,
-                            c.name,
-                            c.qty,
-                            n,
-                            d,
-                            t,
-                            parent.tax_rate,
-                            f"lines[{index[c.line_id]}].sku",
-                        )
-                    )
+                )
         else:
             net, discount, tax = _money(parent)
             booked.append(

@@ -56,38 +56,40 @@ class EmbeddedBackend:
         self.exclusive = exclusive
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trueup-db")
 
-    async def _run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    async def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._db, lambda: fn(*args, **kwargs))
 
     async def start(self, worker: str, now: datetime) -> int:
-        return await self._run(self.store.register_worker, worker, now, exclusive=self.exclusive)
+        return await self.call(
+            self.store.register_worker, worker, now, exclusive=self.exclusive, dead_after=self.dead_after
+        )
 
     async def heartbeat(self, worker: str, now: datetime) -> int:
-        return await self._run(self.store.heartbeat_and_sweep, worker, now, self.dead_after)
+        return await self.call(self.store.heartbeat_and_sweep, worker, now, self.dead_after)
 
     async def enqueue(
         self, rows: Sequence[NewWork], now: datetime, cursor: tuple[str, str, str] | None
     ) -> None:
-        await self._run(self.store.enqueue, rows, now, cursor)
+        await self.call(self.store.enqueue, rows, now, cursor)
 
     async def claim(self, lane: str, worker: str, limit: int, now: datetime, *, waiting: bool) -> list[Job]:
-        return await self._run(self.store.claim, lane, worker, limit, now, self.lease, waiting=waiting)
+        return await self.call(self.store.claim, lane, worker, limit, now, self.lease, waiting=waiting)
 
     async def record(self, outcomes: Sequence[Outcome], now: datetime) -> None:
-        await self._run(self.store.record, outcomes, now)
+        await self.call(self.store.record, outcomes, now)
 
     async def release(self, jobs: Sequence[Job], now: datetime) -> None:
-        await self._run(self.store.release, [j.id for j in jobs], now)
+        await self.call(self.store.release, [j.id for j in jobs], now)
 
     async def next_due(self, lane: str, *, waiting: bool) -> datetime | None:
-        return await self._run(self.store.next_due, lane, waiting=waiting)
+        return await self.call(self.store.next_due, lane, waiting=waiting)
 
     async def outstanding(self, lane: str) -> int:
-        return await self._run(self.store.outstanding, lane)
+        return await self.call(self.store.outstanding, lane)
 
     async def cursor(self, flow: str, source: str) -> str | None:
-        return await self._run(self.store.cursor, flow, source)
+        return await self.call(self.store.cursor, flow, source)
 
     def close(self) -> None:
         self._db.shutdown(wait=True)
@@ -103,7 +105,7 @@ class StoreExceptionQueue:
     async def park_rejections(self, rejections: Sequence[InputRejection]) -> int:
         if not rejections:
             return 0
-        return await self.backend._run(self.backend.store.park_rejections, rejections, self.clock.now())
+        return await self.backend.call(self.backend.store.park_rejections, rejections, self.clock.now())
 
 
 class StoreItemMap:
@@ -115,10 +117,10 @@ class StoreItemMap:
         self.clock = clock
 
     async def items_for(self, skus: Iterable[str]) -> Mapping[str, ErpItem]:
-        return await self.backend._run(self.backend.store.items_for, self.erp, list(skus))
+        return await self.backend.call(self.backend.store.items_for, self.erp, list(skus))
 
     async def save_items(self, items: Sequence[ErpItem]) -> int:
-        return await self.backend._run(self.backend.store.upsert_items, self.erp, items, self.clock.now())
+        return await self.backend.call(self.backend.store.upsert_items, self.erp, items, self.clock.now())
 
     async def replan_parked(self, reasons: Sequence[str], why: str) -> int:
-        return await self.backend._run(self.backend.store.requeue_parked, reasons, self.clock.now(), why=why)
+        return await self.backend.call(self.backend.store.requeue_parked, reasons, self.clock.now(), why=why)

@@ -7,6 +7,7 @@ transaction. The runtime calls them from a single database thread so the event l
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -68,21 +69,18 @@ class Store:
         with self.tx() as conn:
             ledger.release(conn, job_ids, now)
 
-    def register_worker(self, worker: str, now: datetime, *, exclusive: bool) -> int:
-        """Register this process; in embedded mode every other worker is dead, so its rows come back."""
-        import os
-
+    def register_worker(
+        self, worker: str, now: datetime, *, exclusive: bool, dead_after: timedelta = timedelta(minutes=1)
+    ) -> int:
+        """Register this process and take back stalled rows. In embedded (exclusive) mode every other worker
+        is a dead process, so all of its rows come back at once; otherwise only those of silent workers."""
         with self.tx() as conn:
             if exclusive:
                 ledger.forget_workers(conn, keep=worker)
             ledger.heartbeat(conn, worker, socket.gethostname(), os.getpid(), now)
-            return ledger.sweep(
-                conn, now, dead_after=timedelta(days=36500) if not exclusive else timedelta(0)
-            )
+            return ledger.sweep(conn, now, timedelta(0) if exclusive else dead_after)
 
     def heartbeat_and_sweep(self, worker: str, now: datetime, dead_after: timedelta) -> int:
-        import os
-
         with self.tx() as conn:
             ledger.heartbeat(conn, worker, socket.gethostname(), os.getpid(), now)
             return ledger.sweep(conn, now, dead_after)
