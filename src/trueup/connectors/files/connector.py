@@ -18,14 +18,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from trueup.connectors.files.identifiers import barcode_problem, is_pid, pid_problem
 from trueup.connectors.files.profile import MalformedFile, Profile, RecordKind, Row
+from trueup.connectors.files.rows import (
+    RowError,
+    address_fields,
+    decimal,
+    integer,
+    ledger_day,
+    limits_dict,
+    moment,
+    money,
+    snapshot_time,
+    text,
+)
 from trueup.connectors.files.transport import Transport
 from trueup.errors import NotReady, Rejected, Skippable
 from trueup.model.erp import (
@@ -41,8 +51,7 @@ from trueup.model.erp import (
 )
 from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem, FieldLimits
-from trueup.model.money import round_money
-from trueup.model.orders import ErpAddress, ErpSalesOrder
+from trueup.model.orders import ErpSalesOrder
 from trueup.model.work import InputRejection
 
 __all__ = ["FilesErp", "RejectedFile", "RejectedRow"]
@@ -54,8 +63,6 @@ INBOUND = "inbound"
 PENDING, DONE, ERROR = "pending", "done", "error"
 SEEN = f"{INBOUND}/.trueup-seen"
 
-_STAMP = re.compile(r"_(\d{8}T\d{6})")
-_DAY = re.compile(r"_(\d{8})")
 _TRUE = {"1", "true", "yes", "y", "a", "active"}
 _INVOICE = {"inv", "invoice"}
 _CREDIT = {"crn", "cn", "credit", "credit_note", "creditnote"}
@@ -79,66 +86,6 @@ class RejectedRow:
     reason: str
 
 
-class RowError(ValueError):
-    def __init__(self, row: Row, message: str) -> None:
-        super().__init__(f"row {row.number}: {message}")
-
-
-def _text(row: Row, name: str, *, required: bool = True) -> str:
-    value = row.get(name)
-    if required and not value:
-        raise RowError(row, f"{name} is empty")
-    return value
-
-
-def _int(row: Row, name: str, *, required: bool = True) -> int:
-    value = row.get(name)
-    if not value and not required:
-        return 0
-    try:
-        return int(value)
-    except ValueError:
-        raise RowError(row, f"{name} {value!r} is not a whole number") from None
-
-
-def _decimal(row: Row, name: str) -> Decimal:
-    value = row.get(name)
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise RowError(row, f"{name} {value!r} is not a decimal number") from None
-    if not number.is_finite():
-        raise RowError(row, f"{name} {value!r} is not a decimal number")
-    return number
-
-
-def _datetime(row: Row, name: str) -> datetime:
-    value = row.get(name)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise RowError(row, f"{name} {value!r} is not an ISO 8601 date-time") from None
-    return moment.replace(tzinfo=None) if moment.tzinfo is None else moment.astimezone().replace(tzinfo=None)
-
-
-def _money(value: Decimal) -> str:
-    return str(round_money(value))
-
-
-def snapshot_time(name: str) -> datetime | None:
-    """The time in an inbound file's name (`STOCK_20240501T060000.csv`): when the ERP took the batch."""
-    found = _STAMP.search(name)
-    return datetime.strptime(found.group(1), "%Y%m%dT%H%M%S") if found else None
-
-
-def _ledger_day(name: str) -> date | None:
-    found = _DAY.search(name)
-    try:
-        return datetime.strptime(found.group(1), "%Y%m%d").date() if found else None
-    except ValueError:
-        return None
-
-
 class FilesErp:
     """The ERP's side of trueup, over a `Transport` and a `Profile`. Owns the transport."""
 
@@ -156,7 +103,7 @@ class FilesErp:
         self.name = name
         base = limits or FieldLimits()
         # A file carries three address columns, whatever the config says.
-        self.limits = FieldLimits(**{**_limits_dict(base), "address_lines": min(base.address_lines, 3)})
+        self.limits = FieldLimits(**{**limits_dict(base), "address_lines": min(base.address_lines, 3)})
         self.page_size = page_size
         self.rejected_files: list[RejectedFile] = []
         self.rejected_rows: list[RejectedRow] = []
@@ -271,7 +218,7 @@ class FilesErp:
     # --- items -----------------------------------------------------------------------------------------
 
     def _item(self, row: Row) -> ErpItem:
-        item_id = _text(row, "item_id")
+        item_id = text(row, "item_id")
         if self.profile.item_key == "pid" and (problem := pid_problem(item_id)):
             raise RowError(row, problem)
         barcode = row.get("barcode")
@@ -279,7 +226,7 @@ class FilesErp:
             raise RowError(row, problem)
         active = row.get("active")
         return ErpItem(
-            sku=_text(row, "sku"),
+            sku=text(row, "sku"),
             erp_item_id=item_id,
             barcode=barcode or None,
             pid=item_id if self.profile.item_key == "pid" else None,
@@ -389,12 +336,12 @@ class FilesErp:
         return [
             StockLevel(
                 sku=self._sku(row, by_id),
-                erp_item_id=_text(row, "item_id"),
-                location=_text(row, "location"),
-                on_hand=_int(row, "on_hand"),
-                allocated=_int(row, "allocated", required=False),
-                quarantined=_int(row, "quarantined", required=False),
-                on_order=_int(row, "on_order", required=False),
+                erp_item_id=text(row, "item_id"),
+                location=text(row, "location"),
+                on_hand=integer(row, "on_hand"),
+                allocated=integer(row, "allocated", required=False),
+                quarantined=integer(row, "quarantined", required=False),
+                on_order=integer(row, "on_order", required=False),
                 as_of=taken_at,
             )
             for row in rows
@@ -408,8 +355,8 @@ class FilesErp:
                 prices = [
                     ItemPrice(
                         sku=self._sku(row, by_id),
-                        currency=_text(row, "currency").upper(),
-                        price=_decimal(row, "price"),
+                        currency=text(row, "currency").upper(),
+                        price=decimal(row, "price"),
                     )
                     for row in rows
                 ]
@@ -453,21 +400,21 @@ class FilesErp:
         heads: dict[str, Row] = {}
         lines: dict[str, list[DespatchLine]] = {}
         for row in rows:
-            despatch_id = _text(row, "despatch_id")
+            despatch_id = text(row, "despatch_id")
             head = heads.setdefault(despatch_id, row)
             if row.get("order_id") != head.get("order_id"):
                 raise RowError(row, f"despatch {despatch_id} names two orders")
             lines.setdefault(despatch_id, []).append(
-                DespatchLine(sku=self._sku(row, by_id), qty=_int(row, "qty"))
+                DespatchLine(sku=self._sku(row, by_id), qty=integer(row, "qty"))
             )
         sep = self.profile.tracking_separator
         return tuple(
             Despatch(
                 despatch_id=despatch_id,
-                order_id=_text(head, "order_id"),
+                order_id=text(head, "order_id"),
                 erp_order_ref=head.get("erp_order_ref"),
-                despatched_at=_datetime(head, "despatched_at"),
-                carrier=_text(head, "carrier"),
+                despatched_at=moment(head, "despatched_at"),
+                carrier=text(head, "carrier"),
                 service=head.get("service"),
                 tracking_numbers=tuple(t.strip() for t in head.get("tracking").split(sep) if t.strip()),
                 lines=tuple(lines[despatch_id]),
@@ -481,7 +428,7 @@ class FilesErp:
         """The ERP's daily ledger files for the period. They are the ERP's archive: trueup never moves
         them to done, so a period can be read again."""
         for folder, name in await self._candidates(RecordKind.LEDGER, with_done=True):
-            day = _ledger_day(name)
+            day = ledger_day(name)
             if day is None or not start <= day <= end:
                 continue
             loaded = await self._load(folder, name, RecordKind.LEDGER)
@@ -497,22 +444,22 @@ class FilesErp:
                 yield page
 
     def _ledger_entry(self, row: Row) -> LedgerEntry:
-        kind = _text(row, "document_type").lower()
+        kind = text(row, "document_type").lower()
         if kind not in _INVOICE | _CREDIT:
             raise RowError(row, f"document_type {kind!r} is neither an invoice nor a credit note")
         try:
-            posted_on = date.fromisoformat(_text(row, "posted_on"))
+            posted_on = date.fromisoformat(text(row, "posted_on"))
         except ValueError:
             raise RowError(row, f"posted_on {row.get('posted_on')!r} is not a date") from None
         return LedgerEntry(
             kind=LedgerKind.INVOICE if kind in _INVOICE else LedgerKind.CREDIT_NOTE,
-            document_id=_text(row, "document_id"),
-            order_id=_text(row, "order_id"),
+            document_id=text(row, "document_id"),
+            order_id=text(row, "order_id"),
             posted_on=posted_on,
-            currency=_text(row, "currency").upper(),
-            net=_decimal(row, "net"),
-            tax=_decimal(row, "tax"),
-            gross=_decimal(row, "gross"),
+            currency=text(row, "currency").upper(),
+            net=decimal(row, "net"),
+            tax=decimal(row, "tax"),
+            gross=decimal(row, "gross"),
         )
 
     # --- outbound: sales orders and credit notes ------------------------------------------------------
@@ -556,29 +503,29 @@ class FilesErp:
             "currency": order.currency,
             "customer_email": order.customer_email,
             "customer_name": order.customer_name,
-            **_address("bill", order.bill_to),
-            **_address("ship", order.ship_to),
+            **address_fields("bill", order.bill_to),
+            **address_fields("ship", order.ship_to),
             "carrier": order.carrier,
             "service": order.service,
             "payment_method": order.payment_method,
             "payment_reference": order.payment_reference,
             "tax_mode": order.tax_mode,
-            "shipping_net": _money(order.shipping_net),
-            "shipping_tax": _money(order.shipping_tax),
-            "discount_total": _money(order.discount_total),
-            "tax_total": _money(order.tax_total),
-            "grand_total": _money(order.grand_total),
+            "shipping_net": money(order.shipping_net),
+            "shipping_tax": money(order.shipping_tax),
+            "discount_total": money(order.discount_total),
+            "tax_total": money(order.tax_total),
+            "grand_total": money(order.grand_total),
             "line_no": str(line.line_no),
             "item_id": item_id,
             "sku": line.sku,
             "description": line.description,
             "qty": f"{line.qty.normalize():f}",
             "unit_price": str(line.unit_price),
-            "net": _money(line.net),
-            "discount": _money(line.discount),
-            "tax": _money(line.tax),
+            "net": money(line.net),
+            "discount": money(line.discount),
+            "tax": money(line.tax),
             "tax_rate": f"{line.tax_rate.normalize():f}",
-            "gross": _money(line.gross),
+            "gross": money(line.gross),
         }
 
     async def find_credit_note(self, external_id: str) -> str | None:
@@ -605,18 +552,18 @@ class FilesErp:
                     "created_at": note.created_at.isoformat(timespec="seconds"),
                     "currency": note.currency,
                     "reason": note.reason,
-                    "shipping_net": _money(note.shipping_net),
-                    "shipping_tax": _money(note.shipping_tax),
-                    "adjustment": _money(note.adjustment),
-                    "total": _money(note.total),
+                    "shipping_net": money(note.shipping_net),
+                    "shipping_tax": money(note.shipping_tax),
+                    "adjustment": money(note.adjustment),
+                    "total": money(note.total),
                     "line_no": str(index + 1),
                     "item_id": item_id,
                     "sku": line.sku,
                     "qty": str(line.qty),
-                    "net": _money(line.net),
-                    "tax": _money(line.tax),
+                    "net": money(line.net),
+                    "tax": money(line.tax),
                     "tax_rate": f"{line.tax_rate.normalize():f}",
-                    "gross": _money(line.gross),
+                    "gross": money(line.gross),
                     "restock": "1" if line.restock else "0",
                 }
             )
@@ -624,37 +571,3 @@ class FilesErp:
             f"{OUTBOUND}/{PENDING}/{name}", self.profile.dump(RecordKind.CREDIT_NOTE, rows)
         )
         return name
-
-
-def _address(prefix: str, address: ErpAddress) -> dict[str, str]:
-    if len(address.lines) > 3:
-        raise Rejected(
-            f"{prefix}-to address has {len(address.lines)} street lines; the file has room for 3",
-            field=f"{prefix}_to.lines",
-        )
-    lines = [*address.lines, "", "", ""]
-    return {
-        f"{prefix}_name": address.name,
-        f"{prefix}_company": address.company,
-        f"{prefix}_address_1": lines[0],
-        f"{prefix}_address_2": lines[1],
-        f"{prefix}_address_3": lines[2],
-        f"{prefix}_city": address.city,
-        f"{prefix}_region": address.region,
-        f"{prefix}_postcode": address.postcode,
-        f"{prefix}_country": address.country,
-        f"{prefix}_phone": address.phone,
-        f"{prefix}_email": address.email,
-    }
-
-
-def _limits_dict(limits: FieldLimits) -> dict[str, int]:
-    return {
-        "address_line": limits.address_line,
-        "address_lines": limits.address_lines,
-        "name": limits.name,
-        "city": limits.city,
-        "postcode": limits.postcode,
-        "phone": limits.phone,
-        "email": limits.email,
-    }
