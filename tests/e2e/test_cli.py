@@ -173,3 +173,30 @@ def test_creating_the_missing_item_in_the_erp_posts_the_parked_order_by_itself(
         trueup("exceptions", "list", "--reason", "unknown_sku", "--json", "-c", str(config), env=env).stdout
     )
     assert left == []
+
+
+def test_a_rate_limited_flaky_magento_still_drains_every_order_once(tmp_path: Path) -> None:
+    from trueup.sandbox.faults import Faults
+    from trueup.sandbox.scenario import FaultMix
+    from trueup.sandbox.world import trading_day
+
+    world = World(
+        trading_day(17, 300, faults=FaultMix(pending_payment=0.0)),
+        magento_faults=Faults(rate_limit_rate=0.3, error_rate=0.2, retry_after=0, seed=17),
+    )
+    world.start()
+    try:
+        config = write_config(tmp_path / "trueup.toml", world)
+        config.write_text(config.read_text().replace("page_size = 100", "page_size = 10"))  # 30 pages
+        result = trueup(
+            "sync", "orders", "--once", "--progress", "jsonl", "-c", str(config), env=cli_env(world)
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        retries = [json.loads(line) for line in result.stdout.splitlines() if '"retry"' in line]
+        assert retries and all("Magento" in r["error"] for r in retries)
+        assert world.magento_faults.stats.rate_limited > 0 and world.magento_faults.stats.unavailable > 0
+        counts = world.erp_order_counts()
+        assert set(counts) == {k for k, v in world.scenario.expected.items() if v == "post"}
+        assert set(counts.values()) == {1}
+    finally:
+        world.stop()

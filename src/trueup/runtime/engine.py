@@ -103,19 +103,23 @@ class Engine:
         self.on_event({"event": "start", "worker": self.worker_id, "swept": swept})
 
     async def _retrying(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run `attempt`, backing off on Retriable errors; past the policy's attempts, the flow stops."""
-        for tries in range(1, self.policy.max_attempts + 1):
+        """Run `attempt`, backing off on Retriable errors; after the policy's attempts *in a row* with no
+        progress, the flow stops. An attempt that committed work before failing (an observation pass that
+        stored some pages) resets the count: a long pass over a flaky source still finishes."""
+        tries = 0
+        while True:
+            before = sum(self.observed.values())
             try:
                 return await attempt()
             except Retriable as exc:
-                if tries == self.policy.max_attempts:
-                    raise Fatal(f"{what} still failing after {tries} attempts: {exc}") from exc
+                tries = 1 if sum(self.observed.values()) > before else tries + 1
+                if tries >= self.policy.max_attempts:
+                    raise Fatal(f"{what} still failing after {tries} attempts in a row: {exc}") from exc
                 delay = self.policy.delay(tries, exc.retry_after)
                 self.on_event(
                     {"event": "retry", "what": what, "error": str(exc), "in_seconds": round(delay, 3)}
                 )
                 await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
 
     async def observe(self, schedule: Schedule, worker: LaneWorker | None = None) -> int:
         """One observation pass, retried on transient failures. Each page and its cursor advance are
