@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from trueup.sandbox.faults import Faults, FaultsMiddleware, fault_routes
+from trueup.sandbox.magento_fields import FieldsError, FieldTree, parse_fields, project
 
 __all__ = [
     "CONDITION_TYPES",
@@ -336,6 +337,7 @@ class MagentoState:
     def __init__(self, orders: Iterable[Mapping[str, Any]] = ()) -> None:
         self._orders: dict[int, dict[str, Any]] = {}
         self._json: dict[int, bytes] = {}
+        self._projected: dict[int, dict[str, bytes]] = {}
         self._ids: list[int] = []
         self._index: dict[str, list[tuple[str, int]]] = {name: [] for name in _INDEXED}
         for order in orders:
@@ -390,12 +392,21 @@ class MagentoState:
                 insort(index, (new[name], entity_id))
         data.update(new)
         self._json.pop(entity_id, None)
+        self._projected.pop(entity_id, None)
 
-    def order_json(self, entity_id: int) -> bytes:
-        """The order's JSON bytes, serialised once and cached until it changes."""
-        body = self._json.get(entity_id)
+    def order_json(self, entity_id: int, fields: tuple[str, FieldTree] | None = None) -> bytes:
+        """The order's JSON bytes (trimmed to a `fields` filter, if given), serialised once and cached
+        until the order changes."""
+        if fields is None:
+            body = self._json.get(entity_id)
+            if body is None:
+                body = self._json[entity_id] = _dumps(self._orders[entity_id])
+            return body
+        spec, tree = fields
+        cached = self._projected.setdefault(entity_id, {})
+        body = cached.get(spec)
         if body is None:
-            body = self._json[entity_id] = _dumps(self._orders[entity_id])
+            body = cached[spec] = _dumps(project(self._orders[entity_id], tree))
         return body
 
     def search(self, criteria: SearchCriteria) -> tuple[list[int], int]:
@@ -505,18 +516,22 @@ def create_app(state: MagentoState, *, token: str, faults: Faults | None = None)
         except SearchCriteriaError as exc:
             return _json_response(400, exc.body)
         page, total = state.search(criteria)
-        body = b"".join(
-            (
-                b'{"items":[',
-                b",".join([state.order_json(i) for i in page]),
-                b'],"search_criteria":',
-                json.dumps(criteria.echo(), separators=(",", ":")).encode(),
-                b',"total_count":',
-                str(total).encode(),
-                b"}",
-            )
-        )
-        return Response(body, media_type="application/json")
+        spec = request.query_params.get("fields")
+        try:
+            top: FieldTree | None = parse_fields(spec) if spec else None
+        except FieldsError as exc:
+            return _json_response(400, {"message": str(exc), "parameters": []})
+        wanted = top if top is not None else dict.fromkeys(("items", "search_criteria", "total_count"))
+        items_tree = wanted.get("items") if top is not None else None
+        item_fields = (spec or "", items_tree) if items_tree else None
+        parts: list[bytes] = []
+        if "items" in wanted:
+            parts.append(b'"items":[' + b",".join([state.order_json(i, item_fields) for i in page]) + b"]")
+        if "search_criteria" in wanted:
+            parts.append(b'"search_criteria":' + json.dumps(criteria.echo(), separators=(",", ":")).encode())
+        if "total_count" in wanted:
+            parts.append(b'"total_count":' + str(total).encode())
+        return Response(b"{" + b",".join(parts) + b"}", media_type="application/json")
 
     async def get_order(request: Request) -> Response:
         if not authorised(request):

@@ -17,6 +17,23 @@ from trueup.errors import Fatal
 
 MAGENTO_TIME = "%Y-%m-%d %H:%M:%S"
 
+_ADDRESS = "firstname,lastname,company,street,city,region,postcode,country_id,telephone,email"
+_LINE = (
+    "item_id,parent_item_id,sku,name,product_type,qty_ordered,price,price_incl_tax,row_total,"
+    "row_total_incl_tax,discount_amount,discount_tax_compensation_amount,tax_amount,tax_percent"
+)
+# Magento's `fields` filter: only what `mapping.to_order` reads. An order is about 8 KB in full and a third
+# of that trimmed, so pages come back faster and cost less to parse, on both sides.
+ORDER_FIELDS = (
+    "items[increment_id,entity_id,state,status,order_currency_code,created_at,updated_at,customer_email,"
+    "customer_firstname,customer_lastname,customer_id,customer_is_guest,customer_group_id,"
+    f"billing_address[{_ADDRESS}],items[{_LINE}],"
+    f"extension_attributes[shipping_assignments[shipping[address[{_ADDRESS}],method]]],"
+    "shipping_method,shipping_description,shipping_amount,shipping_tax_amount,shipping_discount_amount,"
+    "shipping_incl_tax,payment[method,amount_paid,last_trans_id],total_paid,subtotal,discount_amount,"
+    "tax_amount,grand_total],total_count"
+)
+
 
 def updated_between(since: datetime, until: datetime, page_size: int, page: int) -> dict[str, str]:
     """searchCriteria for orders with since <= updated_at <= until, oldest first (ties by entity_id)."""
@@ -33,6 +50,7 @@ def updated_between(since: datetime, until: datetime, page_size: int, page: int)
         "searchCriteria[sortOrders][1][direction]": "ASC",
         "searchCriteria[pageSize]": str(page_size),
         "searchCriteria[currentPage]": str(page),
+        "fields": ORDER_FIELDS,
     }
 
 
