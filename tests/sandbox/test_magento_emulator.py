@@ -671,3 +671,32 @@ def test_indexed_search_agrees_with_a_full_scan() -> None:
         scanned_groups = [[*g, ("entity_id", "-1", "eq")] for g in groups]
         scanned = parse_search_criteria(criteria(*scanned_groups, sort=sort, **paging).items())
         assert state.search(indexed) == state.search(scanned), (groups, sort, paging)
+
+
+def _optional(node: Any) -> Any:
+    """A `fields`-filtered response leaves out whatever was not asked for: drop `required`, keep types."""
+    if isinstance(node, dict):
+        return {key: _optional(value) for key, value in node.items() if key != "required"}
+    if isinstance(node, list):
+        return [_optional(value) for value in node]
+    return node
+
+
+async def test_the_fields_filtered_page_trueup_asks_for_matches_the_contract_types(
+    http: aiohttp.ClientSession, magento: Magento, auth: dict[str, str]
+) -> None:
+    from trueup.connectors.magento.client import ORDER_FIELDS
+    from trueup.sandbox.magento_fields import parse_fields
+
+    definitions = _optional(_nullable(json.loads(CONTRACT.read_text())["definitions"]))
+    schema = {"$ref": "#/definitions/sales-data-order-search-result-interface", "definitions": definitions}
+    params = {**criteria(), "fields": ORDER_FIELDS}
+    async with http.get(magento.api + "/orders", params=params, headers=auth) as resp:
+        assert resp.status == 200
+        body = await resp.json()
+    jsonschema.Draft4Validator(schema).validate(body)
+    assert set(body) == {"items", "total_count"} and body["items"]
+    first = body["items"][0]
+    assert "base_grand_total" not in first and {"increment_id", "grand_total", "items"} <= set(first)
+    line_fields = parse_fields(ORDER_FIELDS)["items"]["items"]  # type: ignore[index]
+    assert set(first["items"][0]) <= set(line_fields)
