@@ -126,6 +126,7 @@ class RuntimeConfig(Section):
     max_attempts: int = Field(8, ge=1)
     lease_seconds: float = Field(300, gt=0)
     heartbeat_seconds: float = Field(15, gt=0)
+    observe_ahead: int = Field(2000, ge=1, description="observation pauses while this many rows are to do")
 
 
 class Config(Section):

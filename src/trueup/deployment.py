@@ -138,7 +138,12 @@ async def open_deployment(
             backend,
             clock,
             policy,
-            Settings(runtime.batch_size, runtime.batches_in_flight, runtime.heartbeat_seconds),
+            Settings(
+                runtime.batch_size,
+                runtime.batches_in_flight,
+                runtime.heartbeat_seconds,
+                runtime.observe_ahead,
+            ),
             on_event=on_event,
         )
         yield Deployment(

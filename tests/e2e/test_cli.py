@@ -200,3 +200,15 @@ def test_a_rate_limited_flaky_magento_still_drains_every_order_once(tmp_path: Pa
         assert set(counts.values()) == {1}
     finally:
         world.stop()
+
+
+def test_a_token_revoked_mid_run_stops_observation_too(tmp_path: Path, small_world: World) -> None:
+    """observe_ahead below the backlog: observation is pacing on the worker when the worker hits the 401,
+    and must stop with it rather than wait for progress that will never come."""
+    config = write_config(tmp_path / "trueup.toml", small_world, observe_ahead=5)
+    assert trueup("sync", "items", "-c", str(config), env=cli_env(small_world)).returncode == 0
+    revoked = {**cli_env(small_world), **dict.fromkeys(small_world.erp.env(), "revoked")}
+    result = trueup("sync", "orders", "--once", "--skip-items", "-c", str(config), env=revoked)
+    assert result.returncode == 2
+    assert "401 not authorised" in " ".join(result.stderr.split())
+    assert small_world.erp_order_counts() == {}

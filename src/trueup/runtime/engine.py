@@ -154,8 +154,12 @@ class Engine:
         return count
 
     async def _keep_pace(self, lane: str, worker: LaneWorker) -> None:
-        """Wait while the lane has more than `observe_ahead` rows to do, waking as batches finish."""
+        """Wait while the lane has more than `observe_ahead` rows to do, waking as batches finish. If the
+        worker has stopped (a fatal error), stop observing too rather than wait for progress forever."""
         while await self.backend.outstanding(lane) > self.settings.observe_ahead:
+            if not worker.running:
+                # The worker's own error says why (e.g. the ERP refused the token): report that one.
+                raise worker.error or Fatal(f"the {lane} worker stopped; observation stops with it")
             worker.progressed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.progressed.wait(), 5.0)

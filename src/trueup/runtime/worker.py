@@ -54,13 +54,16 @@ class LaneWorker:
         self.on_batch = on_batch
         self.totals: Counter[str] = Counter()
         self.wake = asyncio.Event()
-        self.progressed = asyncio.Event()  # set after every recorded batch
+        self.progressed = asyncio.Event()  # set after every recorded batch, and when the worker stops
+        self.running = False
+        self.error: Exception | None = None  # what stopped the worker, if anything did
 
     async def run(self, stop: asyncio.Event, *, drain_after: asyncio.Event | None = None) -> None:
         """Work until `stop` is set; with `drain_after`, also return once that is set and nothing is left
         to do (rows waiting on payment do not count)."""
         lane = self.handler.lane
         tasks: set[asyncio.Task[None]] = set()
+        self.running = True
         try:
             while not stop.is_set():
                 while len(tasks) < self.in_flight:
@@ -86,7 +89,12 @@ class LaneWorker:
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken(stop, drain_after), timeout)
+        except Exception as exc:
+            self.error = exc
+            raise
         finally:
+            self.running = False
+            self.progressed.set()  # wake anyone pacing on this worker: it will make no more progress
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
