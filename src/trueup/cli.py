@@ -109,13 +109,56 @@ def init(
 
 
 @app.command()
-def check(config: ConfigOpt = Path("trueup.toml")) -> None:
-    """Validate the config file."""
+def check(
+    config: ConfigOpt = Path("trueup.toml"),
+    online: Annotated[
+        bool, typer.Option("--online", help="Also reach both systems with the configured credentials.")
+    ] = False,
+) -> None:
+    """Validate the config file (and, with --online, that both systems answer and accept the tokens)."""
     cfg = _config(config)
     missing = [env for env in (cfg.storefront.token_env, cfg.erp.token_env) if not os.environ.get(env)]
     for env in missing:
         console.print(f"[yellow]warning:[/] environment variable {env} is not set")
     console.print(f"{config}: ok")
+    if online:
+        failures = _run(_check_online(cfg))
+        if failures:
+            raise typer.Exit(2)
+
+
+async def _check_online(cfg: Config) -> int:
+    """Read one page from each system, read-only; report each on its own line. Returns the failures."""
+    from datetime import timedelta
+
+    from trueup.deployment import open_deployment
+    from trueup.errors import TrueupError
+    from trueup.runtime.clock import SystemClock
+
+    failures = 0
+    try:
+        async with open_deployment(cfg) as dep:
+            now = SystemClock().now()
+            checks = {
+                f"storefront {cfg.storefront.name}": dep.orders.source.orders_updated(
+                    now - timedelta(days=1), now
+                ),
+                f"ERP {cfg.erp.name} ({cfg.erp.kind})": dep.items.source.items(),
+            }
+            for label, pages in checks.items():
+                try:
+                    async for _ in pages:
+                        break
+                    console.print(f"{label}: reachable, credentials accepted")
+                except TrueupError as exc:
+                    failures += 1
+                    console.print(f"[bold red]{label}:[/] {escape(str(exc))}")
+                finally:
+                    await pages.aclose()  # type: ignore[attr-defined]
+    except TrueupError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return 1
+    return failures
 
 
 @sync_app.command("orders")

@@ -212,3 +212,18 @@ def test_a_token_revoked_mid_run_stops_observation_too(tmp_path: Path, small_wor
     assert result.returncode == 2
     assert "401 not authorised" in " ".join(result.stderr.split())
     assert small_world.erp_order_counts() == {}
+
+
+def test_check_online_reaches_both_systems_and_names_the_one_that_refuses(
+    tmp_path: Path, small_world: World
+) -> None:
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    good = trueup("check", "--online", "-c", str(config), env=cli_env(small_world))
+    assert good.returncode == 0, good.stderr
+    assert "storefront magento: reachable" in good.stderr and "ERP erp (rest): reachable" in good.stderr
+    env = {**cli_env(small_world), "SANDBOX_MAGENTO_TOKEN": "expired"}
+    bad = trueup("check", "--online", "-c", str(config), env=env)
+    assert bad.returncode == 2
+    message = " ".join(bad.stderr.split())
+    assert "storefront magento: Magento GET /V1/orders: 401 not authorised" in message
+    assert "ERP erp (rest): reachable" in message
