@@ -137,30 +137,27 @@ class Config(Section):
     runtime: RuntimeConfig = RuntimeConfig()
 
 
-def parse_config(data: dict[str, Any], *, source: str = "trueup.toml") -> Config:
-    try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"])
-        value = first.get("input")
-        if first["type"] == "missing":
-            value = "<missing>"
-        raise ConfigError(f"{source}: {key}", value, first["msg"]) from None
-
-
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_options(model: type[M], data: Mapping[str, Any], prefix: str) -> M:
-    """Validate a connector's own options table, naming the bad key in full (e.g. `erp.stokly.location`)."""
+def _validate(model: type[M], data: Mapping[str, Any], key_prefix: str) -> M:
+    """Validate `data`, turning pydantic's first error into a ConfigError naming the key in full."""
     try:
         return model.model_validate(dict(data))
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join([prefix, *(str(p) for p in first["loc"])])
+        key = "".join([key_prefix, ".".join(str(p) for p in first["loc"])])
         value = "<missing>" if first["type"] == "missing" else first.get("input")
         raise ConfigError(key, value, first["msg"]) from None
+
+
+def parse_config(data: dict[str, Any], *, source: str = "trueup.toml") -> Config:
+    return _validate(Config, data, f"{source}: ")
+
+
+def parse_options(model: type[M], data: Mapping[str, Any], prefix: str) -> M:
+    """Validate a connector's own options table, naming the bad key in full (e.g. `erp.stokly.location`)."""
+    return _validate(model, data, f"{prefix}.")
 
 
 def load_config(path: str | Path) -> Config:

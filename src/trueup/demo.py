@@ -15,11 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trueup.config import Config, dump_toml, parse_config
+from sqlalchemy import select
+
+from trueup.config import dump_toml, parse_config
 from trueup.deployment import open_deployment
 from trueup.flows.orders import KIND
 from trueup.model.work import Status
 from trueup.sandbox.world import World, trading_day
+from trueup.store import Store
+from trueup.store.schema import work
 
 
 @dataclass
@@ -70,8 +74,8 @@ async def run_demo(
             counts = dep.store.counts(KIND)
             by_reason = dep.store.counts_by_reason()
             posted = dep.store.link_count("order")
+            outcome_mismatches = _mismatches(scenario.expected, dep.store)
         erp_counts = world.erp_order_counts()
-        outcome_mismatches = _mismatches(scenario.expected, opts.workdir, config)
         summary = {
             "seed": opts.seed,
             "erp": opts.erp,
@@ -101,19 +105,11 @@ async def run_demo(
         world.stop()
 
 
-def _mismatches(expected: dict[str, str], workdir: Path, config: Config) -> list[str]:
-    from sqlalchemy import select
-
-    from trueup.store import Store
-    from trueup.store.schema import work
-
-    store = Store(config.runtime.database_url)
-    try:
-        with store.tx() as conn:
-            rows = conn.execute(select(work.c.key, work.c.status, work.c.reason).where(work.c.kind == KIND))
-            actual = {key: ("post" if status == Status.DONE else str(reason)) for key, status, reason in rows}
-    finally:
-        store.close()
+def _mismatches(expected: dict[str, str], store: Store) -> list[str]:
+    """Orders whose outcome in the ledger differs from what the scenario meant for them."""
+    with store.tx() as conn:
+        rows = conn.execute(select(work.c.key, work.c.status, work.c.reason).where(work.c.kind == KIND))
+        actual = {key: ("post" if status == Status.DONE else str(reason)) for key, status, reason in rows}
     return [
         f"{key}: expected {want}, got {actual.get(key)}"
         for key, want in sorted(expected.items())

@@ -239,25 +239,16 @@ def merge_problems(problems: Sequence[Problem]) -> Problem:
     """One exception per order, filed under its first problem, with every problem in the text."""
     first = problems[0]
     message = " ".join(p.message for p in problems)
-    return Problem(
-        first.reason,
-        first.owner,
-        f"{message} Resolution: {REASONS[first.reason].resolution}",
-        first.field,
-        first.impact_minor,
-        first.currency,
+    return Problem.of(
+        first.reason, message, field=first.field, impact_minor=first.impact_minor, currency=first.currency
     )
 
 
 def observed_work(src: SourceOrder, storefront: str) -> NewWork:
     """The ledger row for one observed order. An unreadable order is parked at once, raw payload kept."""
     if src.order is None:
-        problem = Problem(
-            Reason.MALFORMED_RECORD,
-            owner_of(Reason.MALFORMED_RECORD),
-            f"Order {src.key}: could not be read ({src.error}). "
-            f"Resolution: {REASONS[Reason.MALFORMED_RECORD].resolution}",
-            system=storefront,
+        problem = Problem.of(
+            Reason.MALFORMED_RECORD, f"Order {src.key}: could not be read ({src.error}).", system=storefront
         )
         return NewWork(KIND, src.key, LANE, f"order:{src.key}", src.raw, src.version, parked=problem)
     return NewWork(KIND, src.key, LANE, f"order:{src.key}", src.order.model_dump_json(), src.version)
@@ -314,11 +305,9 @@ class OrderFlow:
                 fresh = self._fresh.pop(f"{job.key}@{job.source_version}", None)
                 orders.append((job, fresh or Order.model_validate_json(job.payload)))
             except ValidationError as exc:
-                problem = Problem(
+                problem = Problem.of(
                     Reason.MALFORMED_RECORD,
-                    owner_of(Reason.MALFORMED_RECORD),
-                    f"Order {job.key}: stored payload unreadable ({exc.error_count()} errors). "
-                    f"Resolution: {REASONS[Reason.MALFORMED_RECORD].resolution}",
+                    f"Order {job.key}: stored payload unreadable ({exc.error_count()} errors).",
                 )
                 outcomes.append(Park(job, problem))
         booked = [booked_lines(order) for _, order in orders]

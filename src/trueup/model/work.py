@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from trueup.model.exceptions import Owner, Reason
+from trueup.model.exceptions import REASONS, Owner, Reason
 
 
 class Status(StrEnum):
@@ -70,6 +70,22 @@ class Problem:
     impact_minor: int = 0
     currency: str | None = None
     system: str = ""  # the system at fault, by name; empty means the reason's side (see REASONS)
+
+    @classmethod
+    def of(
+        cls,
+        reason: Reason,
+        message: str,
+        *,
+        field: str = "",
+        impact_minor: int = 0,
+        currency: str | None = None,
+        system: str = "",
+    ) -> Problem:
+        """A problem owned by its reason's team, its message ending in the reason's "Resolution:"."""
+        info = REASONS[reason]
+        text = f"{message} Resolution: {info.resolution}"
+        return cls(reason, info.owner, text, field, impact_minor, currency, system)
 
 
 @dataclass(frozen=True, slots=True)

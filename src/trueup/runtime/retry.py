@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from trueup.model.exceptions import REASONS, Reason, owner_of
+from trueup.model.exceptions import Reason
 from trueup.model.work import Band, Park, Problem, Retry
 
 
@@ -25,12 +25,10 @@ class RetryPolicy:
 
     def settle(self, outcome: Retry, now: datetime) -> Retry | Park:
         if outcome.job.attempts >= self.max_attempts:
-            reason = Reason.ERP_UNAVAILABLE
-            problem = Problem(
-                reason,
-                owner_of(reason),
+            problem = Problem.of(
+                Reason.ERP_UNAVAILABLE,
                 f"{outcome.job.key}: still failing after {outcome.job.attempts} attempts; last error: "
-                f"{outcome.error}. Resolution: {REASONS[reason].resolution}",
+                f"{outcome.error}.",
             )
             return Park(outcome.job, problem, band=Band.RETRIABLE)
         at = now + timedelta(seconds=self.delay(outcome.job.attempts, outcome.retry_after))
