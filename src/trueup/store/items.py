@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, or_, select, text
 
 from trueup.model.items import ErpItem
 from trueup.store.ledger import _insert
@@ -16,6 +16,11 @@ def upsert_items(conn: Connection, erp: str, items: Sequence[ErpItem], now: date
     """Insert or update items; returns how many were new or changed (unchanged rows are not rewritten)."""
     if not items:
         return 0
+    if conn.dialect.name == "postgresql":
+        # Engines sharing one database refresh the item map at the same moment. ON CONFLICT arbitrates
+        # only (erp, sku): a concurrent insert of the same item still trips the (erp, erp_item_id) unique
+        # index. One refresh at a time per ERP, held until this transaction ends.
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"item_map:{erp}"})
     values = [
         {
             "erp": erp,
