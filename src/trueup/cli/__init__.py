@@ -1,0 +1,10 @@
+"""The `trueup` command line: one module per command group, all on one Typer app."""
+
+from trueup.cli import demo, exceptions, setup, sync
+from trueup.cli.common import app
+
+__all__ = ["app", "demo", "exceptions", "main", "setup", "sync"]
+
+
+def main() -> None:
+    app()

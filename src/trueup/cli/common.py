@@ -1,0 +1,90 @@
+"""What every command group shares: the Typer apps, the console, the common options and helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import getpass
+import json
+import os
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from trueup.config import Config, load_config
+from trueup.errors import Fatal
+
+# Tracebacks never print local variables: they hold customers' personal data and tokens (R-SEC-2).
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    help="Keeps a storefront and an ERP true.",
+)
+sync_app = typer.Typer(no_args_is_help=True, help="Run one flow now.")
+exc_app = typer.Typer(no_args_is_help=True, help="The exception queue: list, show, retry, resolve, ignore.")
+app.add_typer(sync_app, name="sync")
+app.add_typer(exc_app, name="exceptions")
+
+console = Console(stderr=True)
+T = TypeVar("T")
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", envvar="TRUEUP_CONFIG", help="Deployment config file.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
+NoteOpt = Annotated[str, typer.Option("--note", "-m", help="Why: kept in the audit trail.")]
+ActorOpt = Annotated[str, typer.Option("--actor", envvar="TRUEUP_ACTOR", help="Who is acting (audited).")]
+
+
+@app.callback()
+def _global(
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Deployment config file, for every command.")
+    ] = None,
+) -> None:
+    """Keeps a storefront and an ERP true to each other."""
+    if config is not None:
+        os.environ["TRUEUP_CONFIG"] = str(config)  # every command's --config defaults to this
+
+
+def default_actor() -> str:
+    with contextlib.suppress(Exception):
+        return getpass.getuser()
+    return "unknown"
+
+
+def fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def load(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except Fatal as exc:
+        fail(str(exc))
+        raise AssertionError from exc
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    # Everything imported so far lives as long as the process: keep the cyclic GC from re-scanning it, and
+    # let it run less often, since the engine allocates many short-lived records per order.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
+def emit_jsonl(event: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps(event, default=str) + "\n")
+    sys.stdout.flush()

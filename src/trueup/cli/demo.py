@@ -1,0 +1,149 @@
+"""`trueup demo`: a simulated trading day against the sandboxes, with a readable summary."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trueup.cli.common import (
+    JsonOpt,
+    app,
+    console,
+    fail,
+    run_async,
+)
+from trueup.model.exceptions import REASONS, Reason
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(help="Orders in the simulated trading day.")] = 500,
+    seed: Annotated[int, typer.Option(help="Scenario seed: the same seed gives the same day.")] = 1,
+    erp: Annotated[
+        str, typer.Option(help="ERP to run against: rest, stokly, prima, merret or files.")
+    ] = "rest",
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve", help="Keep the sandboxes up afterwards, until Ctrl-C, to explore."
+        ),
+    ] = True,
+    as_json: JsonOpt = False,
+    workdir: Annotated[Path, typer.Option(help="Where the demo's config and database go.")] = Path(
+        ".trueup-demo"
+    ),
+) -> None:
+    """Simulate a trading day against the sandbox Magento and ERP, and report what happened."""
+    from trueup.demo import DemoOptions, run_demo
+    from trueup.sandbox.erps import SANDBOXES
+
+    if erp not in SANDBOXES:
+        fail(f"--erp {erp!r}: expected one of {', '.join(SANDBOXES)}")
+    opts = DemoOptions(orders=orders, seed=seed, workdir=workdir, erp=erp)
+    if as_json:
+        summary = run_async(run_demo(opts))
+        print(json.dumps(summary, indent=2))
+    else:
+        summary = _demo_with_progress(opts, run_demo, _hold_for_exploring if serve else None)
+    ok = summary["duplicate_erp_orders"] == 0 and summary["outcomes_as_expected"]
+    raise typer.Exit(0 if ok else 1)
+
+
+def _hold_for_exploring(world: Any, summary: dict[str, Any]) -> None:
+    """Print the summary, then keep the sandboxes serving until Ctrl-C."""
+    _print_summary(summary)
+    out = Console()
+    out.print("\n[bold]The sandboxes stay up until Ctrl-C.[/] In another shell:")
+    exports = " ".join(f"{k}={v}" for k, v in world.env().items())
+    for line in (
+        f"  export {exports}",
+        f"  .venv/bin/trueup -c {summary['config']} exceptions list",
+        f"  .venv/bin/trueup -c {summary['config']} sync orders --once",
+        f"  Magento emulator: {world.magento_url}/V1/orders",
+    ):
+        out.print(line, markup=False, soft_wrap=True)
+    _wait_for_interrupt()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM. The signal may land on a server thread, and Python runs handlers only in
+    the main thread between bytecodes, so the wait wakes twice a second to let them run."""
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    forever = threading.Event()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            while not forever.wait(0.5):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _demo_with_progress(
+    opts: Any,
+    run_demo: Callable[..., Coroutine[Any, Any, dict[str, Any]]],
+    hold: Callable[[Any, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("orders settled", total=opts.orders)
+
+        def on_event(event: dict[str, object]) -> None:
+            if event.get("event") == "batch":
+                settled = sum(int(event.get(k, 0)) for k in ("done", "parked", "skipped"))  # type: ignore[call-overload]
+                bar.advance(task, settled)
+            elif event.get("event") == "observed":
+                bar.advance(task, int(event.get("parked", 0)))  # type: ignore[call-overload]
+
+        summary = run_async(run_demo(opts, on_event, hold))
+    if hold is None:
+        _print_summary(summary)
+    return summary
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    o = summary["orders"]
+    out = Console()
+    out.print(f"\n[bold]Trading day (seed {summary['seed']})[/]: {o['generated']} Magento orders")
+    out.print(
+        f"  posted to the ERP      {o['posted']}  (ERP holds {summary['erp_sales_orders']} sales orders,"
+        f" {summary['duplicate_erp_orders']} duplicates)"
+    )
+    out.print(f"  parked as exceptions   {o['parked']}")
+    out.print(f"  paid later in the day  {o['payments_captured_later']} (waited, then posted)")
+    table = Table(title="Exception queue by reason")
+    for col in ("reason", "count", "owner", "what it means"):
+        table.add_column(col)
+    for reason, n in summary["exceptions_by_reason"].items():
+        info = REASONS[Reason(reason)]
+        table.add_row(reason, str(n), info.owner, info.title)
+    out.print(table)
+    verdict = (
+        "every order ended as the scenario expected"
+        if summary["outcomes_as_expected"]
+        else (f"MISMATCHES: {summary['outcome_mismatches']}")
+    )
+    out.print(f"Check: {verdict}.")
+
+
+# exceptions

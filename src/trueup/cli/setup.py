@@ -1,0 +1,98 @@
+"""`trueup init`, `check` and `manual`: setting a deployment up and handing it over."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from trueup.cli.common import (
+    ConfigOpt,
+    app,
+    console,
+    fail,
+    load,
+    run_async,
+)
+from trueup.config import EXAMPLE, Config
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the example config.")] = Path("trueup.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example trueup.toml."""
+    if path.exists() and not force:
+        fail(f"{path} exists; use --force to overwrite")
+    path.write_text(EXAMPLE, encoding="utf-8")
+    console.print(f"wrote {path}: edit it, set the token environment variables it names, then `trueup check`")
+
+
+@app.command()
+def check(
+    config: ConfigOpt = Path("trueup.toml"),
+    online: Annotated[
+        bool, typer.Option("--online", help="Also reach both systems with the configured credentials.")
+    ] = False,
+) -> None:
+    """Validate the config file (and, with --online, that both systems answer and accept the tokens)."""
+    cfg = load(config)
+    missing = [env for env in (cfg.storefront.token_env, cfg.erp.token_env) if not os.environ.get(env)]
+    for env in missing:
+        console.print(f"[yellow]warning:[/] environment variable {env} is not set")
+    console.print(f"{config}: ok")
+    if online:
+        failures = run_async(_check_online(cfg))
+        if failures:
+            raise typer.Exit(2)
+
+
+async def _check_online(cfg: Config) -> int:
+    """Read one page from each system, read-only; report each on its own line. Returns the failures."""
+    from datetime import timedelta
+
+    from trueup.deployment import open_deployment
+    from trueup.errors import TrueupError
+    from trueup.runtime.clock import SystemClock
+
+    failures = 0
+    try:
+        async with open_deployment(cfg) as dep:
+            now = SystemClock().now()
+            checks = {
+                f"storefront {cfg.storefront.name}": dep.orders.source.orders_updated(
+                    now - timedelta(days=1), now
+                ),
+                f"ERP {cfg.erp.name} ({cfg.erp.kind})": dep.items.source.items(),
+            }
+            for label, pages in checks.items():
+                try:
+                    async for _ in pages:
+                        break
+                    console.print(f"{label}: reachable, credentials accepted")
+                except TrueupError as exc:
+                    failures += 1
+                    console.print(f"[bold red]{label}:[/] {escape(str(exc))}")
+                finally:
+                    await pages.aclose()  # type: ignore[attr-defined]
+    except TrueupError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        return 1
+    return failures
+
+
+@app.command()
+def manual(
+    part: Annotated[str, typer.Argument(help="Which part: exceptions.")] = "exceptions",
+) -> None:
+    """Print the generated operating manual (Markdown)."""
+    from trueup.manual import exceptions_markdown
+
+    if part != "exceptions":
+        fail(f"unknown manual part {part!r}; expected: exceptions")
+    sys.stdout.write(exceptions_markdown())
