@@ -18,10 +18,10 @@ import operator
 import re
 import sys
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 import simplejson
 from starlette.applications import Starlette
@@ -327,6 +327,15 @@ def _dumps(value: Any) -> bytes:
     return simplejson.dumps(value, use_decimal=True, separators=(",", ":")).encode()
 
 
+class ListObserver(Protocol):
+    """Sees every order-list request: e.g. `OrderChurn`, which changes orders between an integration's
+    page requests as a live store does."""
+
+    def before_list(self, state: MagentoState) -> None: ...
+
+    def after_list(self, state: MagentoState, served: Sequence[int]) -> None: ...
+
+
 class MagentoState:
     """Orders as Magento-shaped dicts (the shape of `GET /V1/orders/{id}`; amounts are `Decimal`).
 
@@ -340,6 +349,7 @@ class MagentoState:
         self._projected: dict[int, dict[str, bytes]] = {}
         self._ids: list[int] = []
         self._index: dict[str, list[tuple[str, int]]] = {name: [] for name in _INDEXED}
+        self.observers: list[ListObserver] = []
         for order in orders:
             self.add_order(order)
 
@@ -417,14 +427,23 @@ class MagentoState:
         indexed = _pick_index(groups, sort_orders)
         presorted_on: str | None = None
         if indexed is None:
-            candidates: Iterable[int] = self._ids
+            candidates: Sequence[int] = self._ids
         else:
-            name, used = indexed
+            name, used, after = indexed
             index = self._index[name]
             low, high = _bounds(index, [group[0] for group in used])
-            candidates = [entity_id for _, entity_id in index[low:high]]
-            groups = tuple(group for group in groups if group not in used)
+            if after is not None:  # a key page: (name, entity_id) > after, folded into the range
+                low = max(low, bisect_right(index, after))
+                high = max(low, high)
+            skip = {*used, *([_key_group_of(groups, name)] if after is not None else [])}
+            groups = tuple(group for group in groups if group not in skip)
             presorted_on = name
+            if not groups and sort_orders in _in_index_order(name):
+                # The index is already in the requested order: slice the page, count without a list.
+                start, size = _page_bounds(criteria, high - low)
+                end = min(high, low + start + size)
+                return [entity_id for _, entity_id in index[low + start : end]], high - low
+            candidates = [entity_id for _, entity_id in index[low:high]]
         if groups:
             matched = [
                 i
@@ -442,18 +461,49 @@ class MagentoState:
                 continue
             matched.sort(key=lambda i: _sort_key(orders[i].get(name)), reverse=direction == "DESC")
         total = len(matched)
-        size = criteria.page_size
-        if not size or size <= 0:
-            return matched, total
-        last_page = max(1, -(-total // size))
-        page = min(max(criteria.current_page or 1, 1), last_page)
-        return matched[(page - 1) * size : page * size], total
+        start, size = _page_bounds(criteria, total)
+        return matched[start : start + size], total
+
+
+def _page_bounds(criteria: SearchCriteria, total: int) -> tuple[int, int]:
+    """Offset and length of the requested page. Like Magento 2.3, a page past the end is the last page."""
+    size = criteria.page_size
+    if not size or size <= 0:
+        return 0, total
+    last_page = max(1, -(-total // size))
+    page = min(max(criteria.current_page or 1, 1), last_page)
+    return (page - 1) * size, size
+
+
+def _in_index_order(name: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """Sort orders that an index on (name, entity_id) already satisfies."""
+    return (((name, "ASC"),), ((name, "ASC"), ("entity_id", "ASC")))
+
+
+def _key_group_of(groups: tuple[tuple[Filter, ...], ...], name: str) -> tuple[Filter, ...] | None:
+    """The group `name > T OR entity_id > E`: with `name >= T` beside it, it means (name, id) > (T, E)."""
+    for group in groups:
+        if len(group) != 2:
+            continue
+        by_field = {f.field: f for f in group}
+        on_name, on_id = by_field.get(name), by_field.get("entity_id")
+        if (
+            on_name is not None
+            and on_id is not None
+            and on_name.condition_type == "gt"
+            and on_id.condition_type == "gt"
+            and on_id.number is not None
+            and on_id.number == on_id.number.to_integral_value()
+        ):
+            return group
+    return None
 
 
 def _pick_index(
     groups: tuple[tuple[Filter, ...], ...], sort_orders: tuple[tuple[str, str], ...]
-) -> tuple[str, list[tuple[Filter, ...]]] | None:
-    """Pick an indexed field that single-filter groups bound with a range (the sort field first)."""
+) -> tuple[str, list[tuple[Filter, ...]], tuple[str, int] | None] | None:
+    """Pick an indexed field that single-filter groups bound with a range (the sort field first), and the
+    key to page after, when a key group stands beside a `>=` on the same value."""
     names = sorted(_INDEXED, key=lambda n: not (sort_orders and sort_orders[0][0] == n))
     for name in names:
         used: list[tuple[Filter, ...]] = [
@@ -464,8 +514,17 @@ def _pick_index(
             and group[0].condition_type in _RANGE_CONDITIONS
             and group[0].value is not None
         ]
-        if used:
-            return name, used
+        if not used:
+            continue
+        after: tuple[str, int] | None = None
+        key_group = _key_group_of(groups, name)
+        if key_group is not None:
+            on_name = next(f for f in key_group if f.field == name)
+            on_id = next(f for f in key_group if f.field == "entity_id")
+            floor = any(g[0].condition_type in ("gteq", "from") and g[0].value == on_name.value for g in used)
+            if floor and on_name.value is not None and on_id.number is not None:
+                after = (on_name.value, int(on_id.number))
+        return name, used, after
     return None
 
 
@@ -515,7 +574,11 @@ def create_app(state: MagentoState, *, token: str, faults: Faults | None = None)
             criteria = parse_search_criteria(request.query_params.multi_items())
         except SearchCriteriaError as exc:
             return _json_response(400, exc.body)
+        for observer in state.observers:
+            observer.before_list(state)
         page, total = state.search(criteria)
+        for observer in state.observers:
+            observer.after_list(state, page)
         spec = request.query_params.get("fields")
         try:
             top: FieldTree | None = parse_fields(spec) if spec else None

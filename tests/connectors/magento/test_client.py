@@ -1,6 +1,7 @@
-"""The Magento client against the Magento sandbox over real HTTP: searchCriteria paging that stops at
-`total_count` (the sandbox, like Magento 2.3, repeats the last page past the end), the inclusive updated_at
-window, and HTTP failures mapped onto trueup's error bands."""
+"""The Magento client against the Magento sandbox over real HTTP: key paging that stops on the page that
+holds everything left (`total_count`), the inclusive updated_at window, a server that ignores the key
+filter, and HTTP failures mapped onto trueup's error bands. Paging while the store changes is in
+test_key_paging.py."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from trueup.connectors.magento.client import MagentoClient, updated_between
+from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
 from trueup.errors import Fatal, RateLimited, Unavailable
 from trueup.sandbox.faults import Faults
@@ -79,19 +84,31 @@ async def test_paging_yields_each_order_exactly_once(
     assert magento.faults.stats.requests == pages
 
 
-async def test_the_sandbox_repeats_the_last_page_past_the_end(
-    serve: Callable[[int], Magento], http: aiohttp.ClientSession
+async def test_a_server_that_ignores_the_key_filter_stops_paging_with_an_error(
+    http: aiohttp.ClientSession,
 ) -> None:
-    """Why the client must stop at total_count rather than wait for an empty page."""
-    magento = serve(23)
-    bodies = []
-    for page in (5, 6):
-        params = updated_between(EVER, NEVER, 5, page)
-        async with http.get(
-            magento.url + "/V1/orders", params=params, headers={"Authorization": f"Bearer {TOKEN}"}
-        ) as resp:
-            bodies.append(await resp.json())
-    assert bodies[0]["items"] == bodies[1]["items"] != []
+    """Magento 2.3 answers any page past the end with its last page, and an extension may drop filters: a
+    page that does not move the key forward must end the pass loudly, not loop forever."""
+    requests: list[dict[str, str]] = []
+    order = {"entity_id": 7, "increment_id": "000000007", "updated_at": "2026-11-23 09:00:00"}
+
+    async def orders(request: Request) -> JSONResponse:
+        requests.append(dict(request.query_params))
+        return JSONResponse({"items": [order], "total_count": 1000})
+
+    with ServerThread(Starlette(routes=[Route("/rest/V1/orders", orders)])) as server:
+        pages = []
+        with pytest.raises(Fatal, match="ignored the paging filter"):
+            async for page in MagentoClient(http, server.url + "/rest", TOKEN).order_pages(EVER, NEVER, 1):
+                pages.append(page)
+    assert pages == [[order]]  # the first page was good and was handed on
+    assert len(requests) == 2
+    # Always page 1; the second request asks for what comes after the first page's last key.
+    assert [r["searchCriteria[currentPage]"] for r in requests] == ["1", "1"]
+    key_group = "searchCriteria[filter_groups][2][filters]"
+    assert requests[1][f"{key_group}[0][value]"] == "2026-11-23 09:00:00"
+    assert requests[1][f"{key_group}[1][field]"] == "entity_id"
+    assert requests[1][f"{key_group}[1][value]"] == "7"
 
 
 async def test_orders_come_oldest_first(serve: Callable[[int], Magento], http: aiohttp.ClientSession) -> None:

@@ -1,12 +1,15 @@
-"""The Magento REST wire: bearer auth and searchCriteria paging.
+"""The Magento REST wire: bearer auth and searchCriteria key paging.
 
-Paging stops at `currentPage * pageSize >= total_count`, because Magento 2.3 answers a page past the end
-with the last page again rather than an empty one.
+Orders are read by key, never by offset: every request asks for the orders after the last
+(updated_at, entity_id) seen, always page 1. Offset paging over `updated_at`, a key that moves, skips one
+order each time an order already read is updated during the pass (it leaves its place, and every later
+order shifts one place towards the front), and no overlap brings the skipped one back.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,23 +38,56 @@ ORDER_FIELDS = (
 )
 
 
-def updated_between(since: datetime, until: datetime, page_size: int, page: int) -> dict[str, str]:
-    """searchCriteria for orders with since <= updated_at <= until, oldest first (ties by entity_id)."""
+@dataclass(frozen=True, slots=True, order=True)
+class OrderKey:
+    """Where a pass has read up to: the last order's `updated_at` (as Magento writes it) and entity id."""
+
+    updated_at: str
+    entity_id: int
+
+
+def orders_after(key: OrderKey, until: datetime, page_size: int) -> dict[str, str]:
+    """searchCriteria for the first page of orders after `key` with updated_at <= until, in key order.
+
+    Filter groups are ANDed and the filters inside one group are ORed, so the three groups say:
+    updated_at >= T  AND  updated_at <= until  AND  (updated_at > T  OR  entity_id > E).
+    The first group lets Magento use its updated_at index; the third breaks ties within one second
+    (`updated_at` has one-second resolution, and a busy store updates many orders in one second).
+    """
+    group = "searchCriteria[filter_groups]"
     return {
-        "searchCriteria[filter_groups][0][filters][0][field]": "updated_at",
-        "searchCriteria[filter_groups][0][filters][0][value]": since.strftime(MAGENTO_TIME),
-        "searchCriteria[filter_groups][0][filters][0][condition_type]": "gteq",
-        "searchCriteria[filter_groups][1][filters][0][field]": "updated_at",
-        "searchCriteria[filter_groups][1][filters][0][value]": until.strftime(MAGENTO_TIME),
-        "searchCriteria[filter_groups][1][filters][0][condition_type]": "lteq",
+        f"{group}[0][filters][0][field]": "updated_at",
+        f"{group}[0][filters][0][value]": key.updated_at,
+        f"{group}[0][filters][0][condition_type]": "gteq",
+        f"{group}[1][filters][0][field]": "updated_at",
+        f"{group}[1][filters][0][value]": until.strftime(MAGENTO_TIME),
+        f"{group}[1][filters][0][condition_type]": "lteq",
+        f"{group}[2][filters][0][field]": "updated_at",
+        f"{group}[2][filters][0][value]": key.updated_at,
+        f"{group}[2][filters][0][condition_type]": "gt",
+        f"{group}[2][filters][1][field]": "entity_id",
+        f"{group}[2][filters][1][value]": str(key.entity_id),
+        f"{group}[2][filters][1][condition_type]": "gt",
         "searchCriteria[sortOrders][0][field]": "updated_at",
         "searchCriteria[sortOrders][0][direction]": "ASC",
         "searchCriteria[sortOrders][1][field]": "entity_id",
         "searchCriteria[sortOrders][1][direction]": "ASC",
         "searchCriteria[pageSize]": str(page_size),
-        "searchCriteria[currentPage]": str(page),
+        "searchCriteria[currentPage]": "1",
         "fields": ORDER_FIELDS,
     }
+
+
+def key_of(raw: dict[str, Any]) -> OrderKey:
+    """The paging key of one order as Magento returned it; Fatal if Magento left a key field out."""
+    try:
+        return OrderKey(str(raw["updated_at"]), int(raw["entity_id"]))
+    except (KeyError, TypeError, ValueError):
+        raise Fatal(
+            "Magento GET /V1/orders returned an order without a usable updated_at and entity_id, so "
+            "paging by key cannot go on. Resolution: check that no extension strips these fields from "
+            "the order list (they are in Magento's own schema)."
+        ) from None
 
 
 class MagentoClient:
@@ -69,17 +105,30 @@ class MagentoClient:
     async def order_pages(
         self, since: datetime, until: datetime, page_size: int
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        page = 1
+        """Pages of orders with since <= updated_at <= until, in (updated_at, entity_id) order.
+
+        An order updated during the pass moves past `until` and is read by the next pass; nothing between
+        the last key read and `until` can be skipped. The pass ends on an empty page or when a page holds
+        everything that was left (`total_count` counts what matches after the key); a page that does not
+        move the key forward means the server ignored the key filter, and paging stops with an error
+        rather than loop (Magento 2.3 re-serves its last page past the end)."""
+        key = OrderKey(since.strftime(MAGENTO_TIME), 0)
         while True:
-            resp = await self.http.request(
-                "GET", "/V1/orders", params=updated_between(since, until, page_size, page)
-            )
+            resp = await self.http.request("GET", "/V1/orders", params=orders_after(key, until, page_size))
             if resp.status != 200 or not isinstance(resp.body, dict):
                 raise Fatal(f"Magento GET /V1/orders answered {resp.status}: {resp.body!r:.300}")
             items = resp.body.get("items") or []
-            if items:
-                yield items
-            total = int(resp.body.get("total_count") or 0)
-            if not items or page * page_size >= total:
+            if not items:
                 return
-            page += 1
+            last = key_of(items[-1])
+            if last <= key:
+                raise Fatal(
+                    f"Magento GET /V1/orders answered orders at or before the key asked for ({key}): it "
+                    "ignored the paging filter. Resolution: check for an extension that rewrites order "
+                    "searchCriteria; trueup pages by (updated_at, entity_id) and cannot page safely "
+                    "without it."
+                )
+            yield items
+            if len(items) >= int(resp.body.get("total_count") or 0):
+                return
+            key = last
