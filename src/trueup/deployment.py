@@ -10,7 +10,7 @@ import importlib
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import IO
@@ -49,7 +49,7 @@ class Deployment:
 def order_rules(config: Config) -> OrderRules:
     flow = config.flows.orders
     return OrderRules(
-        limits=config.erp.limits.to_limits(),
+        limits=replace(config.erp.limits.to_limits(), street_lines=config.erp.street_lines),
         carriers={k: (v.carrier, v.service) for k, v in config.mappings.carriers.items()},
         sku_overrides=dict(config.mappings.skus),
         currencies=frozenset(config.erp.currencies),

@@ -95,6 +95,42 @@ def test_fit_street_keeps_lines_that_already_fit() -> None:
     assert fit_street(("Flat 2", "10 High Street"), 35, 3) == ["Flat 2", "10 High Street"]
 
 
+def test_fit_street_rejoin_always_joins_the_lines_and_fills_each_one() -> None:
+    assert fit_street(("Flat 2", "10 High Street"), 35, 3, rejoin=True) == ["Flat 2, 10 High Street"]
+    assert fit_street(("Flat 2", "Rose Court", "10 High St", "Headingley"), 20, 3, rejoin=True) == [
+        "Flat 2, Rose Court,",
+        "10 High St,",
+        "Headingley",
+    ]
+
+
+@given(streets, st.integers(min_value=8, max_value=40), st.integers(min_value=1, max_value=4))
+def test_fit_street_rejoin_is_the_join_rewrapped_and_fits_when_the_join_does(
+    street: tuple[str, ...], width: int, max_lines: int
+) -> None:
+    kept = _normalised(street)
+    lines = fit_street(street, width, max_lines, rejoin=True)
+    fewest = _fewest_lines(", ".join(kept).split(" "), width) if kept else 0
+    assert (lines is not None) == (fewest is not None and fewest <= max_lines)
+    if lines is not None:
+        assert " ".join(lines).split(" ") == (", ".join(kept).split(" ") if kept else [""])
+
+
+@pytest.mark.parametrize(
+    ("setting", "lines"),
+    [({}, ("Flat 2", "10 High Street")), ({"street_lines": "rejoin"}, ("Flat 2, 10 High Street",))],
+)
+def test_the_erp_street_lines_setting_reaches_the_order_rules(
+    setting: dict[str, str], lines: tuple[str, ...]
+) -> None:
+    from trueup.config import parse_config
+    from trueup.deployment import order_rules
+
+    config = parse_config({"storefront": {"base_url": "https://shop/rest/default"}, "erp": setting})
+    fitted, problems = fit_address(address(), order_rules(config).limits, "shipping_address")
+    assert problems == [] and fitted is not None and fitted.lines == lines
+
+
 def test_fit_street_drops_blank_lines_and_tidies_whitespace() -> None:
     assert fit_street(("  10   High Street ", "", "   "), 35, 3) == ["10 High Street"]
 
