@@ -259,3 +259,16 @@ def test_fields_over_the_erp_limit_are_too_long(field: str, value: str) -> None:
     assert [(p.kind, p.field, p.value) for p in problems] == [
         ("too_long", f"shipping_address.{field}", value)
     ]
+
+
+def test_orders_are_checked_against_the_erp_connectors_own_limits() -> None:
+    """A connector narrows `[erp.limits]` to its wire (Stokly has two address lines): the planner must use
+    that, or a third line would be squeezed into the second one past its width."""
+    from trueup.config import parse_config
+    from trueup.deployment import order_rules
+
+    config = parse_config({"storefront": {"base_url": "https://shop/rest/default"}, "erp": {}})
+    three = address(street=("Flat 12 Rosemary Court Apartments", "Building C Long Lane", "Headingley Park"))
+    assert fit_address(three, order_rules(config).limits, "shipping_address")[0] is not None
+    fitted, problems = fit_address(three, order_rules(config, FieldLimits(address_lines=2)).limits, "ship")
+    assert fitted is None and [p.field for p in problems] == ["ship.street"]
