@@ -15,7 +15,7 @@ import pytest
 
 PG_BIN = Path(os.environ.get("TRUEUP_PG_BIN", "/usr/lib/postgresql/15/bin"))
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+CONTRACTS = REPO / "contracts"  # vendored published contracts (contracts/README.md)
 
 
 class FakeClock:

@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from trueup.errors import ConfigError, Fatal
-from trueup.model.items import FieldLimits
+from trueup.model.items import FieldLimits, StreetLines
 
 
 class Section(BaseModel):
@@ -60,6 +60,7 @@ class ErpConfig(Section):
     concurrency: int = Field(32, ge=1, le=512)
     timeout_seconds: float = Field(30, gt=0)
     currencies: tuple[str, ...] = ("GBP", "EUR", "USD")
+    street_lines: StreetLines = "keep_if_fit"
     limits: LimitsConfig = LimitsConfig()
     # Each ERP kind's own options, validated by its connector (`Options` in trueup.connectors.<kind>).
     stokly: dict[str, Any] = {}
@@ -233,6 +234,7 @@ base_url = "https://erp.example.co.uk/api/v1"
 token_env = "TRUEUP_ERP_TOKEN"
 concurrency = 32         # requests in flight to the ERP
 currencies = ["GBP", "EUR"]
+street_lines = "keep_if_fit"   # or "rejoin": always join the street lines and re-wrap them to fill each line
 
 [erp.limits]             # what the ERP's fields can hold; orders are checked before posting
 address_line = 35

@@ -10,7 +10,7 @@ import importlib
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import IO
@@ -24,6 +24,7 @@ from trueup.connectors.magento.connector import MagentoOrders
 from trueup.errors import Fatal
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import OrderFlow, OrderRules
+from trueup.model.items import FieldLimits
 from trueup.ports import ErpConnector
 from trueup.runtime.backend import EmbeddedBackend, StoreExceptionQueue, StoreItemMap
 from trueup.runtime.clock import SystemClock
@@ -46,10 +47,13 @@ class Deployment:
         return Schedule(self.orders, self.config.storefront.name, self.config.flows.orders.interval_seconds)
 
 
-def order_rules(config: Config) -> OrderRules:
+def order_rules(config: Config, erp_limits: FieldLimits | None = None) -> OrderRules:
+    """The planner checks orders against what the ERP can hold: the connector's limits when given (a connector
+    narrows `[erp.limits]` to its wire, e.g. Stokly's two address lines), else the configured ones."""
     flow = config.flows.orders
+    limits = erp_limits if erp_limits is not None else config.erp.limits.to_limits()
     return OrderRules(
-        limits=config.erp.limits.to_limits(),
+        limits=replace(limits, street_lines=config.erp.street_lines),
         carriers={k: (v.carrier, v.service) for k, v in config.mappings.carriers.items()},
         sku_overrides=dict(config.mappings.skus),
         currencies=frozenset(config.erp.currencies),
@@ -128,7 +132,7 @@ async def open_deployment(
             MagentoOrders(magento, name=config.storefront.name, page_size=config.storefront.page_size),
             erp,
             item_map,
-            order_rules(config),
+            order_rules(config, erp.limits),
             clock,
             payment_recheck=timedelta(seconds=flow_cfg.payment_recheck_seconds),
             overlap=timedelta(seconds=config.storefront.overlap_seconds),

@@ -95,6 +95,42 @@ def test_fit_street_keeps_lines_that_already_fit() -> None:
     assert fit_street(("Flat 2", "10 High Street"), 35, 3) == ["Flat 2", "10 High Street"]
 
 
+def test_fit_street_rejoin_always_joins_the_lines_and_fills_each_one() -> None:
+    assert fit_street(("Flat 2", "10 High Street"), 35, 3, rejoin=True) == ["Flat 2, 10 High Street"]
+    assert fit_street(("Flat 2", "Rose Court", "10 High St", "Headingley"), 20, 3, rejoin=True) == [
+        "Flat 2, Rose Court,",
+        "10 High St,",
+        "Headingley",
+    ]
+
+
+@given(streets, st.integers(min_value=8, max_value=40), st.integers(min_value=1, max_value=4))
+def test_fit_street_rejoin_is_the_join_rewrapped_and_fits_when_the_join_does(
+    street: tuple[str, ...], width: int, max_lines: int
+) -> None:
+    kept = _normalised(street)
+    lines = fit_street(street, width, max_lines, rejoin=True)
+    fewest = _fewest_lines(", ".join(kept).split(" "), width) if kept else 0
+    assert (lines is not None) == (fewest is not None and fewest <= max_lines)
+    if lines is not None:
+        assert " ".join(lines).split(" ") == (", ".join(kept).split(" ") if kept else [""])
+
+
+@pytest.mark.parametrize(
+    ("setting", "lines"),
+    [({}, ("Flat 2", "10 High Street")), ({"street_lines": "rejoin"}, ("Flat 2, 10 High Street",))],
+)
+def test_the_erp_street_lines_setting_reaches_the_order_rules(
+    setting: dict[str, str], lines: tuple[str, ...]
+) -> None:
+    from trueup.config import parse_config
+    from trueup.deployment import order_rules
+
+    config = parse_config({"storefront": {"base_url": "https://shop/rest/default"}, "erp": setting})
+    fitted, problems = fit_address(address(), order_rules(config).limits, "shipping_address")
+    assert problems == [] and fitted is not None and fitted.lines == lines
+
+
 def test_fit_street_drops_blank_lines_and_tidies_whitespace() -> None:
     assert fit_street(("  10   High Street ", "", "   "), 35, 3) == ["10 High Street"]
 
@@ -223,3 +259,16 @@ def test_fields_over_the_erp_limit_are_too_long(field: str, value: str) -> None:
     assert [(p.kind, p.field, p.value) for p in problems] == [
         ("too_long", f"shipping_address.{field}", value)
     ]
+
+
+def test_orders_are_checked_against_the_erp_connectors_own_limits() -> None:
+    """A connector narrows `[erp.limits]` to its wire (Stokly has two address lines): the planner must use
+    that, or a third line would be squeezed into the second one past its width."""
+    from trueup.config import parse_config
+    from trueup.deployment import order_rules
+
+    config = parse_config({"storefront": {"base_url": "https://shop/rest/default"}, "erp": {}})
+    three = address(street=("Flat 12 Rosemary Court Apartments", "Building C Long Lane", "Headingley Park"))
+    assert fit_address(three, order_rules(config).limits, "shipping_address")[0] is not None
+    fitted, problems = fit_address(three, order_rules(config, FieldLimits(address_lines=2)).limits, "ship")
+    assert fitted is None and [p.field for p in problems] == ["ship.street"]

@@ -1,5 +1,5 @@
 """The Magento 2 orders emulator over real HTTP: auth, searchCriteria, paging quirks, errors, faults and the
-published REST contract (`shared/contracts/magento/magento_rest_subset.json`)."""
+published REST contract (`contracts/magento/magento_rest_subset.json`, vendored)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from trueup.sandbox.faults import Faults
 from trueup.sandbox.magento import MagentoState, create_app, parse_search_criteria
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = REPO_ROOT.parent / "shared" / "contracts" / "magento" / "magento_rest_subset.json"
+CONTRACT = REPO_ROOT / "contracts" / "magento" / "magento_rest_subset.json"
 
 D = Decimal
 

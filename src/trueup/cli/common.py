@@ -8,8 +8,10 @@ import gc
 import getpass
 import json
 import os
+import signal
 import sys
-from collections.abc import Coroutine
+import threading
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -88,3 +90,29 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 def emit_jsonl(event: dict[str, object]) -> None:
     sys.stdout.write(json.dumps(event, default=str) + "\n")
     sys.stdout.flush()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM raise KeyboardInterrupt, which the block's exit swallows: a
+    stop is asked for, not a failure. Installed before serving, so a SIGTERM at any moment stops cleanly."""
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM. The signal may land on a server thread, and Python runs handlers only in
+    the main thread between bytecodes, so the wait wakes twice a second to let them run."""
+    forever = threading.Event()
+    with stop_on_signals():
+        while not forever.wait(0.5):
+            pass

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
-import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +17,7 @@ from trueup.cli.common import (
     console,
     fail,
     run_async,
+    wait_for_interrupt,
 )
 from trueup.model.exceptions import REASONS, Reason
 
@@ -71,25 +69,7 @@ def _hold_for_exploring(world: Any, summary: dict[str, Any]) -> None:
         f"  Magento emulator: {world.magento_url}/V1/orders",
     ):
         out.print(line, markup=False, soft_wrap=True)
-    _wait_for_interrupt()
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _wait_for_interrupt() -> None:
-    """Block until Ctrl-C or SIGTERM. The signal may land on a server thread, and Python runs handlers only in
-    the main thread between bytecodes, so the wait wakes twice a second to let them run."""
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    forever = threading.Event()
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            while not forever.wait(0.5):
-                pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    wait_for_interrupt()
 
 
 def _demo_with_progress(

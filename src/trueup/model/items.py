@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+# How storefront street lines become the ERP's address lines (`[erp] street_lines`, rules/address.py).
+StreetLines = Literal["keep_if_fit", "rejoin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +33,4 @@ class FieldLimits:
     postcode: int = 10
     phone: int = 20
     email: int = 100
+    street_lines: StreetLines = "keep_if_fit"

@@ -31,14 +31,18 @@ def normalise_uk_postcode(postcode: str) -> str:
     return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
 
 
-def fit_street(street: tuple[str, ...], width: int, max_lines: int) -> list[str] | None:
+def fit_street(
+    street: tuple[str, ...], width: int, max_lines: int, *, rejoin: bool = False
+) -> list[str] | None:
     """The street as at most `max_lines` lines of at most `width` characters, or None if impossible.
 
-    Lines that already fit are kept as they are. Otherwise all lines are joined with ", " and re-wrapped on
-    word boundaries; a single word longer than `width` cannot be wrapped without breaking it.
+    Blank lines are dropped and runs of whitespace become one space. Lines that then fit are kept as they
+    are (a customer's "Flat 2" stays on its own line), unless `rejoin`; otherwise all lines are joined with
+    ", " and re-wrapped on word boundaries, filling each line. A single word longer than `width` cannot be
+    wrapped without breaking it, so it never fits.
     """
     lines = [" ".join(s.split()) for s in street if s and s.strip()]
-    if len(lines) <= max_lines and all(len(line) <= width for line in lines):
+    if not rejoin and len(lines) <= max_lines and all(len(line) <= width for line in lines):
         return lines
     words = ", ".join(lines).split(" ")
     wrapped: list[str] = []
@@ -77,7 +81,9 @@ def fit_address(
             problems.append(
                 AddressProblem("postcode", f"{where}.postcode", address.postcode, "not a valid UK postcode")
             )
-    lines = fit_street(address.street, limits.address_line, limits.address_lines)
+    lines = fit_street(
+        address.street, limits.address_line, limits.address_lines, rejoin=limits.street_lines == "rejoin"
+    )
     if lines is None:
         joined = ", ".join(address.street)
         problems.append(

@@ -1,6 +1,6 @@
 """Magento 2 REST emulator for the orders API (`GET /V1/orders`, `GET /V1/orders/{id}`).
 
-It speaks the wire format recorded in `shared/contracts/magento/`: bearer auth, `searchCriteria` query
+It speaks the wire format recorded in `contracts/magento/`: bearer auth, `searchCriteria` query
 parsing in both the snake_case and the camelCase spelling, OR within a filter group and AND across groups,
 sorting, paging with Magento 2.3's past-the-end quirk (the last page again), Magento-shaped error bodies
 with unfilled `%placeholders`, and amounts written as JSON numbers from `Decimal` (never through float).

@@ -298,6 +298,8 @@ class _FileErp:
     # --- the ERP's own users -------------------------------------------------------------------------
 
     def pid_of(self, item_id: str) -> str:
+        if len(item_id) == 14 and item_id.isdigit():  # already a PID (a real store's item master)
+            return item_id
         digits = re.sub(r"\D", "", item_id)
         return "10" + (digits or str(self._next())).zfill(12)[-12:]
 

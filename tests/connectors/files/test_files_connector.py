@@ -172,3 +172,20 @@ async def test_the_xml_profile_writes_orders_the_erp_can_read(tmp_path: Path) ->
         ("TU0002", "1", "12.00"),
     ]
     assert {r.values["grand_total"] for r in rows} == {"51.95"}
+
+
+async def test_a_unit_price_is_written_with_four_decimals_and_booked_amounts_with_two(tmp_path: Path) -> None:
+    """As docs/connectors/files.md says: the unit price is net / qty to four places, so qty x unit price
+    still comes to the line's net; the amounts to book keep two."""
+    from decimal import Decimal
+
+    order = sales_order()
+    line = order.lines[0].model_copy(
+        update={"qty": Decimal(3), "unit_price": Decimal("3.3333"), "net": Decimal("10.00")}
+    )
+    erp = connector(tmp_path)
+    ref = await erp.post_sales_order(order.model_copy(update={"lines": (line,)}))
+    rows = FILES_PROFILE.load(RecordKind.SALES_ORDER, (tmp_path / "outbound" / "pending" / ref).read_bytes())
+    assert [(r.values["qty"], r.values["unit_price"], r.values["net"], r.values["tax"]) for r in rows] == [
+        ("3", "3.3333", "10.00", "6.00")
+    ]

@@ -13,13 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SHARED
+from tests.conftest import CONTRACTS
 from trueup.connectors.magento.mapping import to_order, to_source_order
 from trueup.model.orders import PaymentState, ProductType
 from trueup.sandbox.scenario import FaultMix, generate
 
 D = Decimal
-EXAMPLE = SHARED / "contracts" / "magento" / "examples" / "GET_V1_orders_id.response.json"
+EXAMPLE = CONTRACTS / "magento" / "examples" / "GET_V1_orders_id.response.json"
 DAY = {"start": datetime(2026, 11, 23, 8), "end": datetime(2026, 11, 23, 20)}
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from trueup.connectors.files.identifiers import barcode_problem, is_pid, pid_problem
@@ -30,7 +30,6 @@ from trueup.connectors.files.rows import (
     decimal,
     integer,
     ledger_day,
-    limits_dict,
     moment,
     money,
     snapshot_time,
@@ -103,7 +102,7 @@ class FilesErp:
         self.name = name
         base = limits or FieldLimits()
         # A file carries three address columns, whatever the config says.
-        self.limits = FieldLimits(**{**limits_dict(base), "address_lines": min(base.address_lines, 3)})
+        self.limits = replace(base, address_lines=min(base.address_lines, 3))
         self.page_size = page_size
         self.rejected_files: list[RejectedFile] = []
         self.rejected_rows: list[RejectedRow] = []
