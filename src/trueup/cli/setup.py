@@ -30,7 +30,9 @@ def init(
     if path.exists() and not force:
         fail(f"{path} exists; use --force to overwrite")
     path.write_text(EXAMPLE, encoding="utf-8")
-    console.print(f"wrote {path}: edit it, set the token environment variables it names, then `trueup check`")
+    console.print(
+        f"wrote {path}: edit it, set the secret environment variables it names, then `trueup check`"
+    )
 
 
 @app.command()
@@ -42,7 +44,8 @@ def check(
 ) -> None:
     """Validate the config file (and, with --online, that both systems answer and accept the tokens)."""
     cfg = load(config)
-    missing = [env for env in (cfg.storefront.token_env, cfg.erp.token_env) if not os.environ.get(env)]
+    wanted = [*cfg.storefront.secret_envs().values(), cfg.erp.token_env]
+    missing = [env for env in wanted if not os.environ.get(env)]
     for env in missing:
         console.print(f"[yellow]warning:[/] environment variable {env} is not set")
     console.print(f"{config}: ok")

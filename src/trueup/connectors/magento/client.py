@@ -1,4 +1,4 @@
-"""The Magento REST wire: bearer auth and searchCriteria paging.
+"""The Magento REST wire: authentication (OAuth 1.0a or bearer, see `auth.py`) and searchCriteria paging.
 
 Paging stops at `currentPage * pageSize >= total_count`, because Magento 2.3 answers a page past the end
 with the last page again rather than an empty one.
@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from trueup.connectors.http import JsonClient
+from trueup.connectors.magento.auth import BearerAuth, MagentoAuth
 from trueup.errors import Fatal
 
 MAGENTO_TIME = "%Y-%m-%d %H:%M:%S"
@@ -56,14 +57,21 @@ def updated_between(since: datetime, until: datetime, page_size: int, page: int)
 
 class MagentoClient:
     def __init__(
-        self, session: aiohttp.ClientSession, base_url: str, token: str, *, concurrency: int = 4
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        auth: MagentoAuth | str,
+        *,
+        concurrency: int = 4,
     ) -> None:
+        """`auth` signs each request (a plain string is taken as a bearer token)."""
         self.http = JsonClient(
             session,
             base_url,
             system="Magento",
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            headers={"Accept": "application/json"},
             concurrency=concurrency,
+            auth=BearerAuth(auth) if isinstance(auth, str) else auth,
         )
 
     async def order_pages(
