@@ -169,6 +169,8 @@ def _validate(model: type[M], data: Mapping[str, Any], key_prefix: str) -> M:
         first = exc.errors()[0]
         key = "".join([key_prefix, ".".join(str(p) for p in first["loc"])])
         value = "<missing>" if first["type"] == "missing" else first.get("input")
+        if first["type"] == "extra_forbidden" and any(w in key.lower() for w in ("secret", "token", "key")):
+            value = "<not shown>"  # most likely a secret pasted into the file: never echo it
         raise ConfigError(key, value, first["msg"]) from None
 
 

@@ -150,10 +150,10 @@ def explain(auth: MagentoAuth, status: int, body: Any) -> str | None:
         if message in _NOT_AUTHORISED or status in (401, 403):
             resources = parameters.get("resources") if isinstance(parameters, dict) else None
             return (
-                f"the bearer token in {env['token']} was refused ({said}). Either the token is wrong, or "
-                "this Magento (2.4.4 and later) does not accept integration tokens as bearer tokens: set "
-                'storefront.auth = "oauth1" with the integration\'s four values, or give the integration '
-                f"access to {resources or 'the resource'}"
+                f"the bearer token in {env['token']} was refused ({said}): the token is wrong, the "
+                f"integration may not read {resources or 'this resource'}, or this Magento (2.4.4 and "
+                "later) does not accept integration tokens as bearer tokens; then set "
+                'storefront.auth = "oauth1" with the integration\'s four values'
             )
         return None
     if message in _CONSUMER_KEY:
