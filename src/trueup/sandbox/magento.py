@@ -1,10 +1,10 @@
 """Magento 2 REST emulator for the orders API (`GET /V1/orders`, `GET /V1/orders/{id}`).
 
 It speaks the wire format recorded in `shared/contracts/magento/`: OAuth 1.0a signatures and bearer tokens
-(`magento_auth.py`), `searchCriteria` query
-parsing in both the snake_case and the camelCase spelling, OR within a filter group and AND across groups,
-sorting, paging with Magento 2.3's past-the-end quirk (the last page again), Magento-shaped error bodies
-with unfilled `%placeholders`, and amounts written as JSON numbers from `Decimal` (never through float).
+(checked in `magento_auth.py`), `searchCriteria` query parsing in both the snake_case and the camelCase
+spelling, OR within a filter group and AND across groups, sorting, paging with Magento 2.3's past-the-end
+quirk (the last page again), Magento-shaped error bodies with unfilled `%placeholders`, and amounts
+written as JSON numbers from `Decimal` (never through float).
 
 `MagentoState` keeps orders in memory with each order's JSON bytes cached and indexes sorted by
 (updated_at, entity_id) and (created_at, entity_id), so that the usual incremental query, a range on
