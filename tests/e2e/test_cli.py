@@ -262,6 +262,19 @@ def test_check_online_names_the_wrong_magento_secret(
     assert right[wrong] not in result.stderr + result.stdout  # the right value is never printed either
 
 
+def test_check_warns_of_a_magento_secret_that_cannot_be_one(tmp_path: Path, small_world: World) -> None:
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    pasted = small_world.magento_oauth.consumer_secret + " "
+    result = trueup(
+        "check", "-c", str(config), env={**cli_env(small_world), "SANDBOX_MAGENTO_CONSUMER_SECRET": pasted}
+    )
+    assert result.returncode == 0
+    assert "SANDBOX_MAGENTO_CONSUMER_SECRET is 33 characters long; Magento's are 32" in " ".join(
+        result.stderr.split()
+    )
+    assert small_world.magento_oauth.consumer_secret not in result.stderr + result.stdout
+
+
 def test_bearer_auth_still_runs_a_pass_and_check_reports_its_missing_token(
     tmp_path: Path, small_world: World
 ) -> None:

@@ -48,6 +48,13 @@ def check(
     missing = [env for env in wanted if not os.environ.get(env)]
     for env in missing:
         console.print(f"[yellow]warning:[/] environment variable {env} is not set")
+    if cfg.storefront.auth == "oauth1":
+        # Magento generates each of the four values as exactly 32 characters: another length is a copy
+        # gone wrong (a stray space, a truncated paste). Only the length is shown, never the value.
+        for env in cfg.storefront.secret_envs().values():
+            value = os.environ.get(env)
+            if value and len(value) != 32:
+                console.print(f"[yellow]warning:[/] {env} is {len(value)} characters long; Magento's are 32")
     console.print(f"{config}: ok")
     if online:
         failures = run_async(_check_online(cfg))

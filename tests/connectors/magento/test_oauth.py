@@ -240,3 +240,44 @@ def test_missing_secrets_are_named_together_and_never_echoed() -> None:
     assert CREDS.consumer_key not in str(missing.value)
     auth = magento_auth("oauth1", ENV, {**environ, "MAGENTO_CS": "x", "MAGENTO_AS": "y"})
     assert CREDS.consumer_key not in repr(auth)
+
+
+def magento_hmac_signature(method: str, url: str, oauth_params: dict[str, str], cs: str, ts: str) -> str:
+    """Magento 2.4's own signer (`Framework/Oauth/Helper/Signature/Hmac.php`), re-done independently of
+    oauthlib: URL without the query; the query read with rawurldecode; keys sorted as decoded (`ksort`);
+    each part rawurlencoded (PHP's rawurlencode is Python's quote with nothing safe but `-_.~`)."""
+    import base64
+    import hashlib
+    import hmac
+    from urllib.parse import quote, unquote, urlsplit
+
+    def enc(text: str) -> str:
+        return quote(text, safe="")
+
+    parts = urlsplit(url)
+    params = {k: v for k, v in oauth_params.items() if k != "oauth_signature"}
+    for pair in parts.query.split("&"):
+        key, value = pair.split("=")
+        params[unquote(key)] = unquote(value)
+    normalised = "&".join(f"{enc(k)}={enc(v)}" for k, v in sorted(params.items()))
+    base = "&".join([method.upper(), enc(f"{parts.scheme}://{parts.netloc}{parts.path}"), enc(normalised)])
+    digest = hmac.new(f"{enc(cs)}&{enc(ts)}".encode(), base.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def test_trueups_signature_of_a_real_bracketed_page_query_is_the_one_magento_computes() -> None:
+    """The sandbox checks with oauthlib too, so this compares against Magento's algorithm itself."""
+    from urllib.parse import unquote
+
+    from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
+
+    url = "https://shop.example.co.uk/rest/default/V1/orders?" + encode_query(
+        updated_between(datetime(2026, 11, 23, 9), datetime(2026, 11, 23, 21, 5, 7), 200, 3)
+    )
+    header = signer().sign("GET", url)["Authorization"]
+    oauth_params = {k: unquote(v) for k, v in parse_authorization_header(header)}
+    assert oauth_params["oauth_signature_method"] == "HMAC-SHA256"
+    expected = magento_hmac_signature(
+        "GET", url, oauth_params, CREDS.consumer_secret, CREDS.access_token_secret
+    )
+    assert oauth_params["oauth_signature"] == expected
