@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,15 +25,36 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="an environment variable")]
+
+
 class StorefrontConfig(Section):
     kind: Literal["magento"] = "magento"
     name: str = "magento"
     base_url: str = Field(description="REST base including the store code, e.g. https://shop/rest/default")
-    token_env: str = "TRUEUP_MAGENTO_TOKEN"
+    # A file without `auth` was written before trueup signed with OAuth 1.0a, for a store that accepts the
+    # integration token as a bearer token: it goes on doing that. `trueup init` writes "oauth1".
+    auth: Literal["oauth1", "bearer"] = "bearer"
+    token_env: EnvName = "TRUEUP_MAGENTO_TOKEN"
+    consumer_key_env: EnvName = "TRUEUP_MAGENTO_CONSUMER_KEY"
+    consumer_secret_env: EnvName = "TRUEUP_MAGENTO_CONSUMER_SECRET"
+    access_token_env: EnvName = "TRUEUP_MAGENTO_ACCESS_TOKEN"
+    access_token_secret_env: EnvName = "TRUEUP_MAGENTO_ACCESS_TOKEN_SECRET"
     page_size: int = Field(200, ge=1, le=1000)
     overlap_seconds: int = Field(600, ge=0)
     concurrency: int = Field(4, ge=1, le=64)
     timeout_seconds: float = Field(30, gt=0)
+
+    def secret_envs(self) -> dict[str, str]:
+        """The environment variables the chosen `auth` reads, by the role of each secret."""
+        if self.auth == "bearer":
+            return {"token": self.token_env}
+        return {
+            "consumer_key": self.consumer_key_env,
+            "consumer_secret": self.consumer_secret_env,
+            "access_token": self.access_token_env,
+            "access_token_secret": self.access_token_secret_env,
+        }
 
 
 class LimitsConfig(Section):
@@ -149,6 +170,8 @@ def _validate(model: type[M], data: Mapping[str, Any], key_prefix: str) -> M:
         first = exc.errors()[0]
         key = "".join([key_prefix, ".".join(str(p) for p in first["loc"])])
         value = "<missing>" if first["type"] == "missing" else first.get("input")
+        if first["type"] == "extra_forbidden" and any(w in key.lower() for w in ("secret", "token", "key")):
+            value = "<not shown>"  # most likely a secret pasted into the file: never echo it
         raise ConfigError(key, value, first["msg"]) from None
 
 
@@ -215,15 +238,23 @@ def secret(env_name: str) -> str:
 
 EXAMPLE = """\
 # trueup deployment configuration. Secrets are never written here: each section names the
-# environment variable that holds its token.
+# environment variables that hold its secrets.
 
 [storefront]
 kind = "magento"
 name = "magento"
 # The REST base, including the store code.
 base_url = "https://shop.example.co.uk/rest/default"
-# Integration access token (Magento admin > System > Integrations), allowed as a bearer token.
-token_env = "TRUEUP_MAGENTO_TOKEN"
+# An integration (Magento admin > System > Extensions > Integrations) with read access to Sales > Operations
+# > Orders. "oauth1" signs each request with its four values (OAuth 1.0a, HMAC-SHA256), as Magento 2.4.4+
+# expects; "bearer" sends the access token alone, which only works where the store allows integration
+# tokens as bearer tokens.
+auth = "oauth1"
+consumer_key_env = "TRUEUP_MAGENTO_CONSUMER_KEY"
+consumer_secret_env = "TRUEUP_MAGENTO_CONSUMER_SECRET"
+access_token_env = "TRUEUP_MAGENTO_ACCESS_TOKEN"
+access_token_secret_env = "TRUEUP_MAGENTO_ACCESS_TOKEN_SECRET"
+# token_env = "TRUEUP_MAGENTO_TOKEN"   # the access token, for auth = "bearer"
 page_size = 200          # orders per searchCriteria page
 overlap_seconds = 600    # each poll re-reads this much before the cursor; posting is idempotent
 

@@ -18,7 +18,8 @@ from typing import IO
 import aiohttp
 from sqlalchemy.engine import make_url
 
-from trueup.config import Config, ErpConfig, secret
+from trueup.config import Config, ErpConfig
+from trueup.connectors.magento.auth import magento_auth
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
 from trueup.errors import Fatal
@@ -121,7 +122,7 @@ async def open_deployment(
         magento = MagentoClient(
             session,
             config.storefront.base_url,
-            secret(config.storefront.token_env),
+            magento_auth(config.storefront.auth, config.storefront.secret_envs()),
             concurrency=config.storefront.concurrency,
         )
         erp = await connect_erp(session, config.erp)

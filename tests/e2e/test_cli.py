@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import cli_env, trueup, write_config
 from trueup.sandbox.scenario import CARRIERS, UNMAPPED_METHOD
 from trueup.sandbox.world import World
@@ -15,7 +17,14 @@ def test_init_writes_a_config_that_check_accepts(tmp_path: Path) -> None:
     assert trueup("init", str(tmp_path / "trueup.toml"), env=env).returncode == 0
     checked = trueup("check", "-c", str(tmp_path / "trueup.toml"), env=env)
     assert checked.returncode == 0, checked.stderr
-    assert "TRUEUP_MAGENTO_TOKEN is not set" in checked.stderr
+    for name in (
+        "TRUEUP_MAGENTO_CONSUMER_KEY",
+        "TRUEUP_MAGENTO_CONSUMER_SECRET",
+        "TRUEUP_MAGENTO_ACCESS_TOKEN",
+        "TRUEUP_MAGENTO_ACCESS_TOKEN_SECRET",
+    ):
+        assert f"{name} is not set" in checked.stderr
+    assert "TRUEUP_MAGENTO_TOKEN is" not in checked.stderr
     again = trueup("init", str(tmp_path / "trueup.toml"), env=env)
     assert again.returncode == 2 and "exists" in again.stderr
 
@@ -221,9 +230,63 @@ def test_check_online_reaches_both_systems_and_names_the_one_that_refuses(
     good = trueup("check", "--online", "-c", str(config), env=cli_env(small_world))
     assert good.returncode == 0, good.stderr
     assert "storefront magento: reachable" in good.stderr and "ERP erp (rest): reachable" in good.stderr
-    env = {**cli_env(small_world), "SANDBOX_MAGENTO_TOKEN": "expired"}
+    env = {**cli_env(small_world), "SANDBOX_MAGENTO_ACCESS_TOKEN": "e" * 32}
     bad = trueup("check", "--online", "-c", str(config), env=env)
     assert bad.returncode == 2
     message = " ".join(bad.stderr.split())
     assert "storefront magento: Magento GET /V1/orders: 401 not authorised" in message
     assert "ERP erp (rest): reachable" in message
+
+
+@pytest.mark.parametrize(
+    ("wrong", "named"),
+    [
+        ("SANDBOX_MAGENTO_CONSUMER_KEY", "the consumer key in SANDBOX_MAGENTO_CONSUMER_KEY is wrong"),
+        ("SANDBOX_MAGENTO_CONSUMER_SECRET", "the consumer secret in SANDBOX_MAGENTO_CONSUMER_SECRET or"),
+        ("SANDBOX_MAGENTO_ACCESS_TOKEN", "the access token in SANDBOX_MAGENTO_ACCESS_TOKEN is wrong"),
+        (
+            "SANDBOX_MAGENTO_ACCESS_TOKEN_SECRET",
+            "the access token secret in SANDBOX_MAGENTO_ACCESS_TOKEN_SECRET",
+        ),
+    ],
+)
+def test_check_online_names_the_wrong_magento_secret(
+    tmp_path: Path, small_world: World, wrong: str, named: str
+) -> None:
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    right = cli_env(small_world)
+    result = trueup("check", "--online", "-c", str(config), env={**right, wrong: "w" * 32})
+    assert result.returncode == 2
+    message = " ".join(result.stderr.split())
+    assert named in message, message
+    assert right[wrong] not in result.stderr + result.stdout  # the right value is never printed either
+
+
+def test_check_warns_of_a_magento_secret_that_cannot_be_one(tmp_path: Path, small_world: World) -> None:
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    pasted = small_world.magento_oauth.consumer_secret + " "
+    result = trueup(
+        "check", "-c", str(config), env={**cli_env(small_world), "SANDBOX_MAGENTO_CONSUMER_SECRET": pasted}
+    )
+    assert result.returncode == 0
+    assert "SANDBOX_MAGENTO_CONSUMER_SECRET is 33 characters long; Magento's are 32" in " ".join(
+        result.stderr.split()
+    )
+    assert small_world.magento_oauth.consumer_secret not in result.stderr + result.stdout
+
+
+def test_bearer_auth_still_runs_a_pass_and_check_reports_its_missing_token(
+    tmp_path: Path, small_world: World
+) -> None:
+    small_world.magento_auth = "bearer"
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    assert 'auth = "bearer"' in config.read_text()
+    env = cli_env(small_world)
+    assert trueup("check", "--online", "-c", str(config), env=env).returncode == 0
+    result = trueup("sync", "orders", "--once", "-c", str(config), env=env)
+    assert result.returncode == 0, result.stderr
+    assert sum(small_world.erp_order_counts().values()) > 0
+    unset = {k: v for k, v in env.items() if k != "SANDBOX_MAGENTO_TOKEN"}
+    checked = trueup("check", "-c", str(config), env=unset)
+    assert "SANDBOX_MAGENTO_TOKEN is not set" in checked.stderr
+    assert "CONSUMER_KEY" not in checked.stderr

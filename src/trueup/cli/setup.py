@@ -30,7 +30,9 @@ def init(
     if path.exists() and not force:
         fail(f"{path} exists; use --force to overwrite")
     path.write_text(EXAMPLE, encoding="utf-8")
-    console.print(f"wrote {path}: edit it, set the token environment variables it names, then `trueup check`")
+    console.print(
+        f"wrote {path}: edit it, set the secret environment variables it names, then `trueup check`"
+    )
 
 
 @app.command()
@@ -42,9 +44,17 @@ def check(
 ) -> None:
     """Validate the config file (and, with --online, that both systems answer and accept the tokens)."""
     cfg = load(config)
-    missing = [env for env in (cfg.storefront.token_env, cfg.erp.token_env) if not os.environ.get(env)]
+    wanted = [*cfg.storefront.secret_envs().values(), cfg.erp.token_env]
+    missing = [env for env in wanted if not os.environ.get(env)]
     for env in missing:
         console.print(f"[yellow]warning:[/] environment variable {env} is not set")
+    if cfg.storefront.auth == "oauth1":
+        # Magento generates each of the four values as exactly 32 characters: another length is a copy
+        # gone wrong (a stray space, a truncated paste). Only the length is shown, never the value.
+        for env in cfg.storefront.secret_envs().values():
+            value = os.environ.get(env)
+            if value and len(value) != 32:
+                console.print(f"[yellow]warning:[/] {env} is {len(value)} characters long; Magento's are 32")
     console.print(f"{config}: ok")
     if online:
         failures = run_async(_check_online(cfg))

@@ -12,11 +12,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from trueup.errors import Fatal, RateLimited, Unavailable
+
+
+def encode_query(params: Mapping[str, str]) -> str:
+    """A query string in RFC 3986 percent-encoding (a space is `%20`, never `+`; brackets are `%5B`/`%5D`):
+    the form that OAuth 1.0a signs and that servers decoding with `rawurldecode` (Magento) read back."""
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
+
+
+class RequestAuth(Protocol):
+    """Credentials computed per request (e.g. an OAuth 1.0a signature over the method and the full URL)."""
+
+    def sign(self, method: str, url: str) -> Mapping[str, str]:
+        """The headers that authenticate this request; `url` is exactly the URL that will be sent."""
+        ...
+
+    def explain(self, status: int, body: Any) -> str | None:
+        """What a 4xx refusal means for the credentials, naming the one at fault; None if it is none."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +77,12 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 
 class JsonClient:
-    """Base URL and headers injected, so that tests and the demo point it at a sandbox."""
+    """Base URL and headers injected, so that tests and the demo point it at a sandbox.
+
+    With `auth`, each request is signed: the query string is encoded here (`encode_query`) and the URL is
+    sent verbatim (aiohttp would otherwise re-encode it, with `+` for a space), so that the signature covers
+    the very bytes the server receives.
+    """
 
     def __init__(
         self,
@@ -67,8 +92,10 @@ class JsonClient:
         system: str,
         headers: Mapping[str, str] | None = None,
         concurrency: int = 16,
+        auth: RequestAuth | None = None,
     ) -> None:
         self.session = session
+        self.auth = auth
         self.base_url = base_url.rstrip("/")
         self.system = system
         self.headers = dict(headers or {})
@@ -83,8 +110,14 @@ class JsonClient:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        url = f"{self.base_url}{path}"
+        url: str | URL = f"{self.base_url}{path}"
         all_headers = {**self.headers, **(headers or {})}
+        if self.auth is not None:
+            if params:
+                url = f"{url}?{encode_query(params)}"
+                params = None
+            all_headers.update(self.auth.sign(method, str(url)))
+            url = URL(str(url), encoded=True)
         data = None
         if body is not None:
             data = dumps(body)
@@ -112,6 +145,10 @@ class JsonClient:
                 f"{self.system} {method} {path}: {status} {_message(parsed)}",
                 retry_after=retry_after_seconds(resp_headers.get("Retry-After")),
             )
+        if self.auth is not None and 400 <= status < 500:
+            refusal = self.auth.explain(status, parsed)
+            if refusal is not None:
+                raise Fatal(f"{self.system} {method} {path}: {status} not authorised: {refusal}")
         if status in (401, 403):
             raise Fatal(
                 f"{self.system} {method} {path}: {status} not authorised: "

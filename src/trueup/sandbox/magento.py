@@ -1,9 +1,10 @@
 """Magento 2 REST emulator for the orders API (`GET /V1/orders`, `GET /V1/orders/{id}`).
 
-It speaks the wire format recorded in `contracts/magento/`: bearer auth, `searchCriteria` query
-parsing in both the snake_case and the camelCase spelling, OR within a filter group and AND across groups,
-sorting, paging with Magento 2.3's past-the-end quirk (the last page again), Magento-shaped error bodies
-with unfilled `%placeholders`, and amounts written as JSON numbers from `Decimal` (never through float).
+It speaks the wire format recorded in `contracts/magento/`: OAuth 1.0a signatures and bearer tokens
+(checked in `magento_auth.py`), `searchCriteria` query parsing in both the snake_case and the camelCase
+spelling, OR within a filter group and AND across groups, sorting, paging with Magento 2.3's past-the-end
+quirk (the last page again), Magento-shaped error bodies with unfilled `%placeholders`, and amounts
+written as JSON numbers from `Decimal` (never through float).
 
 `MagentoState` keeps orders in memory with each order's JSON bytes cached and indexes sorted by
 (updated_at, entity_id) and (created_at, entity_id), so that the usual incremental query, a range on
@@ -12,7 +13,6 @@ with unfilled `%placeholders`, and amounts written as JSON numbers from `Decimal
 
 from __future__ import annotations
 
-import hmac
 import json
 import operator
 import re
@@ -32,13 +32,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from trueup.sandbox.faults import Faults, FaultsMiddleware, fault_routes
+from trueup.sandbox.magento_auth import UNAUTHORIZED, MagentoGate, OAuthCredentials
 from trueup.sandbox.magento_fields import FieldsError, FieldTree, parse_fields, project
 
 __all__ = [
     "CONDITION_TYPES",
     "ORDER_COLUMNS",
+    "UNAUTHORIZED",
     "Filter",
     "MagentoState",
+    "OAuthCredentials",
     "SearchCriteria",
     "SearchCriteriaError",
     "create_app",
@@ -97,10 +100,6 @@ _RANGE_CONDITIONS = frozenset({"eq", "gt", "gteq", "lt", "lteq", "from", "to"})
 _LOW_ID = -sys.maxsize
 _HIGH_ID = sys.maxsize
 
-UNAUTHORIZED = {
-    "message": "The consumer isn't authorized to access %resources.",
-    "parameters": {"resources": "Magento_Sales::actions_view"},
-}
 NOT_FOUND = {
     "message": "The entity that was requested doesn't exist. Verify the entity and try again.",
     "parameters": [],
@@ -557,19 +556,29 @@ def _json_response(status: int, body: Mapping[str, Any]) -> Response:
     return Response(json.dumps(body).encode(), status_code=status, media_type="application/json")
 
 
-def create_app(state: MagentoState, *, token: str, faults: Faults | None = None) -> Starlette:
-    """The emulator app. Routes: `/rest[/{store_code}]/V1/orders` and `.../V1/orders/{id}` (GET)."""
-    expected = f"Bearer {token}".encode()
+def create_app(
+    state: MagentoState,
+    *,
+    token: str | None = None,
+    oauth: OAuthCredentials | None = None,
+    clock: Callable[[], float] | None = None,
+    faults: Faults | None = None,
+) -> Starlette:
+    """The emulator app. Routes: `/rest[/{store_code}]/V1/orders` and `.../V1/orders/{id}` (GET).
 
-    def authorised(request: Request) -> bool:
-        header = request.headers.get("authorization", "")
-        scheme, _, credential = header.partition(" ")
-        supplied = f"Bearer {credential.strip()}".encode()
-        return scheme.lower() == "bearer" and hmac.compare_digest(supplied, expected)
+    It accepts requests signed with the `oauth` integration's values (OAuth 1.0a, HMAC-SHA256; nonces and
+    timestamps checked against `clock`) and, if `token` is given, that token as a bearer token.
+    """
+    gate = MagentoGate(token=token, oauth=oauth, clock=clock)
+
+    def refused(request: Request) -> Response | None:
+        """Magento's answer to credentials it does not accept; None when they are accepted."""
+        refusal = gate.check(request.method, str(request.url), request.headers.get("authorization", ""))
+        return None if refusal is None else _json_response(*refusal)
 
     async def list_orders(request: Request) -> Response:
-        if not authorised(request):
-            return _json_response(401, UNAUTHORIZED)
+        if (refusal := refused(request)) is not None:
+            return refusal
         try:
             criteria = parse_search_criteria(request.query_params.multi_items())
         except SearchCriteriaError as exc:
@@ -597,8 +606,8 @@ def create_app(state: MagentoState, *, token: str, faults: Faults | None = None)
         return Response(b"{" + b",".join(parts) + b"}", media_type="application/json")
 
     async def get_order(request: Request) -> Response:
-        if not authorised(request):
-            return _json_response(401, UNAUTHORIZED)
+        if (refusal := refused(request)) is not None:
+            return refusal
         raw = request.path_params["order_id"]
         try:
             entity_id = int(raw)
@@ -639,5 +648,6 @@ def create_app(state: MagentoState, *, token: str, faults: Faults | None = None)
         exception_handlers={HTTPException: no_route, Exception: internal_error},
     )
     app.state.magento = state
+    app.state.gate = gate
     app.state.faults = faults
     return app

@@ -16,7 +16,7 @@ from typing import Any
 
 from trueup.sandbox.erps import ErpSandbox, erp_sandbox
 from trueup.sandbox.faults import Faults
-from trueup.sandbox.magento import MagentoState
+from trueup.sandbox.magento import MagentoState, OAuthCredentials
 from trueup.sandbox.magento import create_app as magento_app
 from trueup.sandbox.scenario import TIME, FaultMix, Scenario, capture_payment, generate
 from trueup.sandbox.serve import ServerThread
@@ -35,15 +35,27 @@ def trading_day(seed: int, orders: int, *, faults: FaultMix | None = None) -> Sc
 
 
 MAGENTO_TOKEN_ENV = "SANDBOX_MAGENTO_TOKEN"
+MAGENTO_OAUTH_ENV = {
+    "consumer_key": "SANDBOX_MAGENTO_CONSUMER_KEY",
+    "consumer_secret": "SANDBOX_MAGENTO_CONSUMER_SECRET",
+    "access_token": "SANDBOX_MAGENTO_ACCESS_TOKEN",
+    "access_token_secret": "SANDBOX_MAGENTO_ACCESS_TOKEN_SECRET",
+}
 
 
 @dataclass
 class World:
-    """The sandbox Magento with a scenario's orders, and the sandbox ERP of `erp_kind` with its items."""
+    """The sandbox Magento with a scenario's orders, and the sandbox ERP of `erp_kind` with its items.
+
+    The sandbox Magento accepts both an OAuth 1.0a signature with `magento_oauth` and the bearer
+    `magento_token`; `magento_auth` is the one that `config` writes.
+    """
 
     scenario: Scenario
     erp_kind: str = "rest"
+    magento_auth: str = "oauth1"
     magento_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    magento_oauth: OAuthCredentials = field(default_factory=OAuthCredentials)
     magento_faults: Faults = field(default_factory=Faults)
     erp_faults: Faults = field(default_factory=Faults)
     enforce_unique: bool = True
@@ -57,7 +69,9 @@ class World:
 
     def start(self) -> None:
         self._magento_server = ServerThread(
-            magento_app(self.magento, token=self.magento_token, faults=self.magento_faults)
+            magento_app(
+                self.magento, token=self.magento_token, oauth=self.magento_oauth, faults=self.magento_faults
+            )
         )
         self._magento_server.start()
         self.erp.start()
@@ -80,7 +94,9 @@ class World:
                 "kind": "magento",
                 "name": "magento",
                 "base_url": self.magento_url,
+                "auth": self.magento_auth,
                 "token_env": MAGENTO_TOKEN_ENV,
+                **{f"{role}_env": env for role, env in MAGENTO_OAUTH_ENV.items()},
             },
             "erp": self.erp.erp_config(),
             "mappings": {"carriers": dict(self.scenario.carriers)},
@@ -92,7 +108,8 @@ class World:
 
     def env(self) -> dict[str, str]:
         """The secrets the config names, by environment variable."""
-        return {MAGENTO_TOKEN_ENV: self.magento_token, **self.erp.env()}
+        oauth = {env: getattr(self.magento_oauth, role) for role, env in MAGENTO_OAUTH_ENV.items()}
+        return {MAGENTO_TOKEN_ENV: self.magento_token, **oauth, **self.erp.env()}
 
     def capture_pending(self) -> int:
         """Later in the day the pending payments are captured: Magento updates those orders."""

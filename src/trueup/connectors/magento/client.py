@@ -1,4 +1,4 @@
-"""The Magento REST wire: bearer auth and searchCriteria key paging.
+"""The Magento REST wire: authentication (OAuth 1.0a or bearer, see `auth.py`) and searchCriteria key paging.
 
 Orders are read by key, never by offset: every request asks for the orders after the last
 (updated_at, entity_id) seen, always page 1. Offset paging over `updated_at`, a key that moves, skips one
@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from trueup.connectors.http import JsonClient
+from trueup.connectors.magento.auth import BearerAuth, MagentoAuth
 from trueup.errors import Fatal
 
 MAGENTO_TIME = "%Y-%m-%d %H:%M:%S"
@@ -92,14 +93,21 @@ def key_of(raw: dict[str, Any]) -> OrderKey:
 
 class MagentoClient:
     def __init__(
-        self, session: aiohttp.ClientSession, base_url: str, token: str, *, concurrency: int = 4
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        auth: MagentoAuth | str,
+        *,
+        concurrency: int = 4,
     ) -> None:
+        """`auth` signs each request (a plain string is taken as a bearer token)."""
         self.http = JsonClient(
             session,
             base_url,
             system="Magento",
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            headers={"Accept": "application/json"},
             concurrency=concurrency,
+            auth=BearerAuth(auth) if isinstance(auth, str) else auth,
         )
 
     async def order_pages(
