@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from tests.conftest import REPO
-from trueup.config import EXAMPLE, parse_config
+from trueup.config import example_config, parse_config
 from trueup.manual import exceptions_markdown
 from trueup.model.exceptions import REASONS, Reason
 
@@ -24,7 +26,7 @@ def test_every_reason_code_is_snake_case_and_has_an_owner_and_a_resolution() -> 
 def test_the_example_config_that_init_writes_is_valid() -> None:
     import tomllib
 
-    config = parse_config(tomllib.loads(EXAMPLE))
+    config = parse_config(tomllib.loads(example_config(datetime(2026, 11, 29, 9))))
     assert config.mappings.carriers["tablerate_bestway"].carrier == "DPD"
     assert config.mappings.carriers["tablerate_bestway"].service == "NEXTDAY"
 

@@ -11,9 +11,11 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -44,6 +46,11 @@ class StorefrontConfig(Section):
     overlap_seconds: int = Field(600, ge=0)
     concurrency: int = Field(4, ge=1, le=64)
     timeout_seconds: float = Field(30, gt=0)
+
+    def is_sandbox(self) -> bool:
+        """A store on this machine's loopback is a sandbox (the demo, the tests, `trueup sandbox serve`)."""
+        host = urlsplit(self.base_url).hostname or ""
+        return host in ("127.0.0.1", "localhost", "::1")
 
     def secret_envs(self) -> dict[str, str]:
         """The environment variables the chosen `auth` reads, by the role of each secret."""
@@ -95,6 +102,9 @@ class ErpConfig(Section):
 
 
 class OrdersFlowConfig(Section):
+    # The go-live moment: orders placed before it belong to whatever posted orders before trueup, and are
+    # never posted (`trueup sync orders --since` backfills deliberately). Naive times are UTC.
+    start_from: datetime | None = None
     interval_seconds: float = Field(60, gt=0)
     payment_recheck_seconds: float = Field(900, gt=0)
     post_when: Literal["captured", "authorised"] = "captured"
@@ -102,6 +112,14 @@ class OrdersFlowConfig(Section):
     tax_tolerance: Decimal = Field(Decimal("0.02"), ge=0)
     line_tax_tolerance: Decimal = Field(Decimal("0.01"), ge=0)
     enabled: bool = True
+
+    @field_validator("start_from")
+    @classmethod
+    def _as_utc(cls, value: datetime | None) -> datetime | None:
+        """Magento's times are UTC without a zone: compare like with like."""
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
 
 
 class ItemsFlowConfig(Section):
@@ -236,7 +254,7 @@ def secret(env_name: str) -> str:
     return value
 
 
-EXAMPLE = """\
+_EXAMPLE = """\
 # trueup deployment configuration. Secrets are never written here: each section names the
 # environment variables that hold its secrets.
 
@@ -275,6 +293,8 @@ city = 35
 postcode = 10
 
 [flows.orders]
+# Go-live: orders placed before this moment (UTC) are never posted; `trueup sync orders --since` backfills.
+start_from = {start_from}
 interval_seconds = 60
 payment_recheck_seconds = 900   # pending-payment orders are re-checked this often
 post_when = "captured"          # or "authorised" when payment is captured on despatch
@@ -300,3 +320,11 @@ batch_size = 64
 retry_base_seconds = 2
 max_attempts = 8
 """
+
+
+def example_config(now: datetime) -> str:
+    """The commented example config `trueup init` writes, going live at `now` (UTC, to the second)."""
+    start = (
+        now.astimezone(UTC).replace(tzinfo=None, microsecond=0) if now.tzinfo else now.replace(microsecond=0)
+    )
+    return _EXAMPLE.replace("{start_from}", start.isoformat())

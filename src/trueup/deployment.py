@@ -11,7 +11,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -42,10 +42,16 @@ class Deployment:
     engine: Engine
     orders: OrderFlow
     items: ItemFlow
+    since: datetime | None = None
 
     @property
     def order_schedule(self) -> Schedule:
-        return Schedule(self.orders, self.config.storefront.name, self.config.flows.orders.interval_seconds)
+        """The order flow's schedule. A backfill (`--since`) keeps a cursor of its own, so that it never
+        moves the running cursor back and an interrupted backfill resumes where it stopped."""
+        source = self.config.storefront.name
+        if self.since is not None:
+            source = f"{source}#since:{self.since.isoformat()}"
+        return Schedule(self.orders, source, self.config.flows.orders.interval_seconds)
 
 
 def order_rules(config: Config, erp_limits: FieldLimits | None = None) -> OrderRules:
@@ -101,8 +107,13 @@ async def connect_erp(session: aiohttp.ClientSession, erp: ErpConfig) -> ErpConn
 
 @asynccontextmanager
 async def open_deployment(
-    config: Config, *, on_event: Callable[[dict[str, object]], None] | None = None
+    config: Config,
+    *,
+    on_event: Callable[[dict[str, object]], None] | None = None,
+    since: datetime | None = None,
 ) -> AsyncIterator[Deployment]:
+    """Everything wired for `config`. `since` is a deliberate backfill: orders placed from then on are
+    posted, even before `[flows.orders] start_from`."""
     runtime = config.runtime
     lock = _engine_lock(runtime.database_url)
     store = Store(runtime.database_url)
@@ -137,6 +148,8 @@ async def open_deployment(
             clock,
             payment_recheck=timedelta(seconds=flow_cfg.payment_recheck_seconds),
             overlap=timedelta(seconds=config.storefront.overlap_seconds),
+            start_from=since or flow_cfg.start_from,
+            require_start_from=not config.storefront.is_sandbox(),
         )
         policy = RetryPolicy(runtime.retry_base_seconds, runtime.retry_max_seconds, runtime.max_attempts)
         engine = Engine(
@@ -158,6 +171,7 @@ async def open_deployment(
             engine,
             orders,
             ItemFlow(erp, item_map, StoreExceptionQueue(backend, clock)),
+            since,
         )
     finally:
         await stack.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from trueup.cli.common import (
     load,
     run_async,
 )
-from trueup.config import EXAMPLE, Config
+from trueup.config import Config, example_config
 
 
 @app.command()
@@ -29,7 +30,7 @@ def init(
     """Write a commented example trueup.toml."""
     if path.exists() and not force:
         fail(f"{path} exists; use --force to overwrite")
-    path.write_text(EXAMPLE, encoding="utf-8")
+    path.write_text(example_config(datetime.now(UTC)), encoding="utf-8")
     console.print(
         f"wrote {path}: edit it, set the secret environment variables it names, then `trueup check`"
     )
@@ -55,11 +56,38 @@ def check(
             value = os.environ.get(env)
             if value and len(value) != 32:
                 console.print(f"[yellow]warning:[/] {env} is {len(value)} characters long; Magento's are 32")
+    if (problem := _go_live_problem(cfg)) is not None:
+        fail(problem)
     console.print(f"{config}: ok")
     if online:
         failures = run_async(_check_online(cfg))
         if failures:
             raise typer.Exit(2)
+
+
+def _go_live_problem(cfg: Config) -> str | None:
+    """A real store without a go-live moment, before its first pass: that pass would post its history."""
+    if cfg.flows.orders.start_from is not None or cfg.storefront.is_sandbox():
+        return None
+    from trueup.store import Store
+
+    url = cfg.runtime.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        first_pass = True
+    else:
+        store = Store(url)
+        try:
+            first_pass = store.cursor("orders", cfg.storefront.name) is None
+        finally:
+            store.close()
+    if not first_pass:
+        return None
+    return (
+        "[flows.orders] start_from is not set, and no order has been read from "
+        f"{cfg.storefront.base_url} yet: the first pass would post every order the store has ever taken. "
+        "Resolution: set start_from to the go-live moment (UTC), e.g. start_from = 2026-12-01T00:00:00; "
+        "`trueup sync orders --since <date-time>` backfills older orders on purpose."
+    )
 
 
 async def _check_online(cfg: Config) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -30,15 +31,24 @@ def sync_orders(
     skip_items: Annotated[
         bool, typer.Option("--skip-items", help="Do not refresh the ERP item map first.")
     ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE-TIME",
+            help="Backfill on purpose: post orders placed from this moment (UTC), even before start_from.",
+        ),
+    ] = None,
 ) -> None:
     """Post paid storefront orders to the ERP: observe once, post everything, then exit."""
     from trueup.deployment import open_deployment
 
     cfg = load(config)
     on_event = emit_jsonl if progress == "jsonl" else None
+    backfill = _moment(since) if since is not None else None
 
     async def go() -> dict[str, int]:
-        async with open_deployment(cfg, on_event=on_event) as dep:
+        async with open_deployment(cfg, on_event=on_event, since=backfill) as dep:
             totals = await dep.engine.drain(dep.order_schedule, before=[] if skip_items else [dep.items])
             return dict(totals)
 
@@ -93,3 +103,13 @@ def run(
         run_async(go())
     except Fatal as exc:
         fail(str(exc))
+
+
+def _moment(text: str) -> datetime:
+    """An ISO date or date-time from the command line, as naive UTC (Magento's times are UTC)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--since {text!r} is not a date-time; expected e.g. 2026-11-01 or 2026-11-01T09:30:00")
+        raise AssertionError from None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment

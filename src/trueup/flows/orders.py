@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from pydantic import ValidationError
 
-from trueup.errors import Retriable, Skippable
+from trueup.errors import Fatal, Retriable, Skippable
 from trueup.model.exceptions import REASONS, Reason, Side, owner_of
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.money import to_minor
@@ -270,6 +270,8 @@ class OrderFlow:
         *,
         payment_recheck: timedelta = timedelta(minutes=15),
         overlap: timedelta = timedelta(minutes=10),
+        start_from: datetime | None = None,
+        require_start_from: bool = False,
     ) -> None:
         self.source = source
         self.sink = sink
@@ -278,6 +280,10 @@ class OrderFlow:
         self.clock = clock
         self.payment_recheck = payment_recheck
         self.overlap = overlap
+        # The go-live moment: orders placed before it are never posted (they belong to whatever posted
+        # orders before trueup). A real store must name it, or the first pass would post its whole history.
+        self.start_from = start_from
+        self.require_start_from = require_start_from
         # Orders just observed, by key@version, so that a worker in this process need not parse back what
         # it has just stored. Bounded: the engine keeps observation only a little ahead of posting.
         self._fresh: OrderedDict[str, Order] = OrderedDict()
@@ -287,15 +293,25 @@ class OrderFlow:
         self, cursor: str | None, started: datetime
     ) -> AsyncIterator[tuple[list[NewWork], str]]:
         """Pages of ledger rows, each with the cursor value that covers it. The window never ends after
-        `started`, so nothing updated during the run is skipped by the next one."""
-        since = (datetime.fromisoformat(cursor) - self.overlap) if cursor else datetime(2000, 1, 1)
+        `started`, so nothing updated during the run is skipped by the next one; it never starts before
+        the go-live moment, and an order placed before it is left out even when it was updated since."""
+        if cursor is None and self.start_from is None and self.require_start_from:
+            raise Fatal(
+                f"{self.source.name}: [flows.orders] start_from is not set, and this is the first pass: "
+                "trueup would post every order the store has ever taken. Resolution: set start_from to the "
+                "go-live moment (e.g. start_from = 2026-12-01T00:00:00, UTC); to post older orders on "
+                "purpose, run `trueup sync orders --since <date-time>`."
+            )
+        floor = self.start_from or datetime(2000, 1, 1)
+        since = max(datetime.fromisoformat(cursor) - self.overlap, floor) if cursor else floor
         async for page in self.source.orders_updated(since, started):
-            for o in page.orders:
+            current = [o for o in page.orders if o.order is None or o.order.created_at >= floor]
+            for o in current:
                 if o.order is not None:
                     self._fresh[f"{o.key}@{o.version}"] = o.order
             while len(self._fresh) > self.fresh_limit:
                 self._fresh.popitem(last=False)
-            yield [observed_work(o, self.source.name) for o in page.orders], page.high_water
+            yield [observed_work(o, self.source.name) for o in current], page.high_water
 
     async def handle(self, jobs: Sequence[Job]) -> list[Outcome]:
         orders: list[tuple[Job, Order]] = []

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from trueup.config import EXAMPLE, parse_config
+from trueup.config import example_config, parse_config
 from trueup.errors import ConfigError
 
 
@@ -22,7 +23,7 @@ def test_a_file_without_auth_goes_on_with_its_bearer_token() -> None:
 
 
 def test_init_writes_oauth1_with_the_four_environment_variables() -> None:
-    storefront = parse_config(tomllib.loads(EXAMPLE)).storefront
+    storefront = parse_config(tomllib.loads(example_config(datetime(2026, 11, 29, 9)))).storefront
     assert storefront.auth == "oauth1"
     assert storefront.secret_envs() == {
         "consumer_key": "TRUEUP_MAGENTO_CONSUMER_KEY",
