@@ -22,3 +22,31 @@ def test_migrating_twice_is_harmless(db_url: str) -> None:
     store = Store(db_url)
     assert store.counts() == {}
     store.close()
+
+
+def test_the_fast_head_check_agrees_with_alembic() -> None:
+    """Start-up skips Alembic when the database is at `head_revision()`: it must be Alembic's own head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from trueup.store.db import MIGRATIONS, head_revision
+
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    assert ScriptDirectory.from_config(config).get_heads() == [head_revision()]
+
+
+def test_a_database_behind_the_head_is_still_migrated(db_url: str) -> None:
+    from sqlalchemy import text
+
+    Store(db_url).close()
+    store = Store(db_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE work DROP COLUMN system"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    store.close()
+    store = Store(db_url)
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    store.close()
+    assert diff == []

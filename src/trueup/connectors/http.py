@@ -7,7 +7,6 @@ to the connector, which knows whether they mean "this record is wrong" or "alrea
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +15,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
+import msgspec
 from yarl import URL
 
 from trueup.errors import Fatal, RateLimited, Unavailable
@@ -46,19 +46,19 @@ class Response:
     headers: Mapping[str, str]
 
 
+# msgspec parses about five times faster than the standard library, and hands every non-integer number to
+# Decimal as the text the server wrote: money never passes through a float.
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
+_ENCODER = msgspec.json.Encoder()  # Decimal is written as a JSON string ("12.30"): exact, as it was read
+
+
 def loads(raw: bytes) -> Any:
-    """JSON with every non-integer number read as Decimal: money must never pass through a float."""
-    return json.loads(raw, parse_float=Decimal) if raw else None
-
-
-def _default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+    """JSON with every non-integer number read as Decimal. A malformed body raises ValueError."""
+    return _DECODER.decode(raw) if raw else None
 
 
 def dumps(body: Any) -> bytes:
-    return json.dumps(body, default=_default, separators=(",", ":")).encode()
+    return _ENCODER.encode(body)
 
 
 def retry_after_seconds(value: str | None) -> float | None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def head_revision() -> str:
+    """The newest migration's revision. Revisions are numbered like their files (`0002_….py` is "0002")
+    and form one line, so the highest number is the head; a test holds this to Alembic's own answer."""
+    names = (Path(MIGRATIONS) / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
+    return max(path.name[:4] for path in names)
 
 
 def open_engine(url: str) -> Engine:
@@ -39,7 +44,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision. Safe to run on every start."""
+    """Bring the schema to the newest Alembic revision. Safe to run on every start: a database already at
+    the head is seen with one query, without loading Alembic (a fifth of a second of every CLI start)."""
+    with engine.connect() as connection:
+        try:
+            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:  # no version table yet: a new database
+            current = None
+        connection.rollback()
+    if current == head_revision():
+        return
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     with engine.begin() as connection:

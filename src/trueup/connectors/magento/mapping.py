@@ -6,11 +6,10 @@ configurable product carries the money and its child carries the price 0.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from trueup.connectors.http import _default
+from trueup.connectors.http import dumps
 from trueup.model.money import to_decimal
 from trueup.model.orders import (
     Address,
@@ -149,4 +148,4 @@ def to_source_order(raw: dict[str, Any], storefront: str) -> SourceOrder:
         return SourceOrder(key, version, to_order(raw, storefront))
     except (KeyError, ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
         detail = f"{type(exc).__name__}: {exc}"
-        return SourceOrder(key, version, None, raw=json.dumps(raw, default=_default), error=detail[:300])
+        return SourceOrder(key, version, None, raw=dumps(raw).decode(), error=detail[:300])
