@@ -22,6 +22,7 @@ from trueup.config import Config, ErpConfig, secret
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
 from trueup.errors import Fatal
+from trueup.flows.acks import AckPolicy
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import OrderFlow, OrderRules
 from trueup.ports import ErpConnector
@@ -132,6 +133,10 @@ async def open_deployment(
             clock,
             payment_recheck=timedelta(seconds=flow_cfg.payment_recheck_seconds),
             overlap=timedelta(seconds=config.storefront.overlap_seconds),
+            ack_policy=AckPolicy(
+                check_every=timedelta(seconds=config.erp.ack_check_seconds),
+                timeout=timedelta(minutes=config.erp.ack_timeout_minutes),
+            ),
         )
         policy = RetryPolicy(runtime.retry_base_seconds, runtime.retry_max_seconds, runtime.max_attempts)
         engine = Engine(

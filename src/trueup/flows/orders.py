@@ -19,12 +19,13 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from trueup.errors import Retriable, Skippable
+from trueup.flows.acks import AckPolicy, Settling, failed, sent, settle
 from trueup.model.exceptions import REASONS, Reason, Side, owner_of
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.money import to_minor
 from trueup.model.orders import ErpOrderLine, ErpSalesOrder, Order, PaymentState
 from trueup.model.work import Done, Job, NewWork, Outcome, Park, Problem, Retry, Skip, Wait
-from trueup.ports import Clock, ItemMap, OrderSink, OrderSource, SourceOrder
+from trueup.ports import Acknowledgements, Clock, ItemMap, OrderSink, OrderSource, SourceOrder
 from trueup.rules.address import fit_address
 from trueup.rules.lines import BookedLine, booked_lines
 from trueup.rules.tax import check_tax
@@ -270,6 +271,7 @@ class OrderFlow:
         *,
         payment_recheck: timedelta = timedelta(minutes=15),
         overlap: timedelta = timedelta(minutes=10),
+        ack_policy: AckPolicy = AckPolicy(),
     ) -> None:
         self.source = source
         self.sink = sink
@@ -278,6 +280,9 @@ class OrderFlow:
         self.clock = clock
         self.payment_recheck = payment_recheck
         self.overlap = overlap
+        self.ack_policy = ack_policy
+        # A batch ERP (files) only takes an order when its batch runs: posting it makes it `sent`.
+        self.acks = sink if isinstance(sink, Acknowledgements) else None
         # Orders just observed, by key@version, so that a worker in this process need not parse back what
         # it has just stored. Bounded: the engine keeps observation only a little ahead of posting.
         self._fresh: OrderedDict[str, Order] = OrderedDict()
@@ -310,16 +315,37 @@ class OrderFlow:
                     f"Order {job.key}: stored payload unreadable ({exc.error_count()} errors).",
                 )
                 outcomes.append(Park(job, problem))
+        # A sent order is settled by the ERP's answer, not planned again: it is already in the ERP's hands.
+        settling = [(job, order) for job, order in orders if job.sent_at is not None and self.acks]
+        orders = [(job, order) for job, order in orders if job.sent_at is None or not self.acks]
         booked = [booked_lines(order) for _, order in orders]
         skus = {erp_sku(line.sku, self.rules) for lines in booked for line in lines}
         items = await self.item_map.items_for(skus)
         applied = await asyncio.gather(
+            *(self._acknowledge(job, order) for job, order in settling),
             *(
                 self._apply(job, plan_order(order, items, self.rules, lines))
                 for (job, order), lines in zip(orders, booked, strict=True)
-            )
+            ),
         )
         return outcomes + list(applied)
+
+    async def _acknowledge(self, job: Job, order: Order) -> Outcome:
+        assert self.acks is not None
+        record = Settling(
+            job,
+            f"Order {job.key}",
+            LINK_KIND,
+            self.source.name,
+            self.sink.name,
+            to_minor(order.grand_total),
+            order.currency,
+        )
+        try:
+            ack = await self.acks.sales_order_ack(order.order_id)
+        except (Retriable, Skippable) as exc:
+            return failed(record, exc)
+        return settle(record, ack, self.clock.now(), self.ack_policy)
 
     async def _apply(self, job: Job, plan: Plan) -> Outcome:
         match plan:
@@ -358,4 +384,6 @@ class OrderFlow:
                 erp_order.currency,
             )
             return Park(job, self._at_fault(problem))
+        if self.acks is not None:
+            return sent(job, ref, self.clock.now(), self.ack_policy)
         return Done(job, ref, LINK_KIND, storefront=self.source.name, erp=self.sink.name)

@@ -108,7 +108,7 @@ class _ErpSftp(asyncssh.SFTPServer):
         self.erp = erp
 
     async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:
-        if os.fsdecode(self.map_path(path)).rstrip("/") == str(self.erp.poll_folder):
+        if os.fsdecode(self.map_path(path)).rstrip("/") in self.erp.poll_folders:
             self.erp.run_batch()
         async for name in super().scandir(path):
             yield name
@@ -253,6 +253,10 @@ class _FileErp:
             for folder in ("pending", "done", "error"):
                 (self.root / side / folder).mkdir(parents=True)
         self.poll_folder = (self.root / "inbound" / "pending").absolute()
+        # trueup lists inbound/pending to read the ERP's files and outbound/pending to learn what the batch
+        # made of its own: either listing runs the batch first, as a folder watch would.
+        self.poll_folders = {str(self.poll_folder), str((self.root / "outbound" / "pending").absolute())}
+        self.batch_paused = False  # the ERP's batch job is down: files wait in outbound/pending
         self.items: dict[str, dict[str, Any]] = {}  # by SKU
         self.stock: dict[tuple[str, str], tuple[int, int, int]] = {}
         self.price_list: dict[tuple[str, str], str] = {}
@@ -452,6 +456,8 @@ class _FileErp:
 
     def run_batch(self) -> None:
         """Import every file in outbound/pending, oldest name first."""
+        if self.batch_paused:
+            return
         with self._lock:
             pending = self.root / "outbound" / "pending"
             files = [p for p in pending.iterdir() if p.is_file() and not p.name.startswith(".")]
@@ -517,7 +523,8 @@ class _FileErp:
     # --- life cycle ----------------------------------------------------------------------------------
 
     def _cleanup(self) -> None:
-        _WATCHED.pop(str(self.poll_folder), None)
+        for folder in self.poll_folders:
+            _WATCHED.pop(folder, None)
         shutil.rmtree(self.home, ignore_errors=True)
 
 
@@ -593,7 +600,8 @@ class FilesSandbox(_FileErp):
     kind = "files"
 
     def start(self) -> None:
-        _watch(self.poll_folder, self.run_batch)
+        for folder in self.poll_folders:
+            _watch(Path(folder), self.run_batch)
 
     def stop(self) -> None:
         self._cleanup()

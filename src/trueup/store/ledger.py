@@ -23,6 +23,7 @@ from trueup.model.work import (
     Park,
     Problem,
     Retry,
+    Sent,
     Skip,
     Status,
     Wait,
@@ -110,7 +111,8 @@ def claim(
     """Claim up to `limit` due rows of `lane`, oldest first, skipping any whose lock has an earlier
     unfinished row. On PostgreSQL concurrent claimers skip each other's rows (SKIP LOCKED)."""
     earlier = work.alias("earlier")
-    statuses = [Status.TODO, Status.RETRYING, *([Status.WAITING] if waiting else [])]
+    # A `sent` row comes back when due, to ask the ERP whether it took the record.
+    statuses = [Status.TODO, Status.RETRYING, Status.SENT, *([Status.WAITING] if waiting else [])]
     candidates = (
         select(work.c.id)
         .where(
@@ -146,6 +148,7 @@ def claim(
             work.c.payload,
             work.c.attempts,
             work.c.source_version,
+            work.c.sent_at,
         )
     )
     jobs = [Job(*row) for row in result]
@@ -154,13 +157,34 @@ def claim(
 
 
 def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None:
-    """Write the outcome of claimed jobs. A link for a Done job is written in the same transaction."""
+    """Write the outcome of claimed jobs. A link for a Done job is written in the same transaction.
+
+    `sent_at` survives only a Sent (awaiting the ERP's acknowledgement) or a Retry (the check failed and
+    comes back); any settled outcome clears it, so a parked record that is retried is sent afresh."""
     done: list[dict[str, Any]] = []
     new_links: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     for o in outcomes:
         base = {"_id": o.job.id, "updated_at": now, "claimed_by": None, "lease_until": None}
-        if isinstance(o, Done):
+        if isinstance(o, Sent):
+            others.append(
+                {
+                    **base,
+                    "status": Status.SENT,
+                    "next_at": o.at,
+                    "result": o.ref,
+                    "sent_at": o.sent_at,
+                    "error_band": None,
+                    "reason": None,
+                    "owner": None,
+                    "field": None,
+                    "system": None,
+                    "detail": None,
+                    "impact_minor": 0,
+                    "currency": None,
+                }
+            )
+        elif isinstance(o, Done):
             done.append({**base, "result": o.result})
             if o.link_kind:
                 new_links.append(
@@ -187,6 +211,7 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                     "detail": o.error,
                     "impact_minor": 0,
                     "currency": None,
+                    "sent_at": o.job.sent_at,
                 }
             )
         else:
@@ -205,6 +230,8 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                     "detail": p.message,
                     "impact_minor": p.impact_minor,
                     "currency": p.currency,
+                    "result": None,
+                    "sent_at": None,
                 }
             )
     if done:
@@ -214,6 +241,7 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
             .values(
                 status=Status.DONE,
                 result=bindparam("result"),
+                sent_at=None,
                 reason=None,
                 owner=None,
                 field=None,
@@ -224,8 +252,12 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
             ),
             done,
         )
-    if others:
-        conn.execute(update(work).where(work.c.id == bindparam("_id")), others)
+    # executemany needs one set of keys per statement: a retry leaves `result` as it was.
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in others:
+        by_keys.setdefault(tuple(sorted(row)), []).append(row)
+    for rows in by_keys.values():
+        conn.execute(update(work).where(work.c.id == bindparam("_id")), rows)
     if new_links:
         conn.execute(
             _insert(conn, links).on_conflict_do_nothing(
@@ -277,8 +309,18 @@ def sweep(conn: Connection, now: datetime, dead_after: timedelta) -> int:
     return int(result.rowcount or 0)
 
 
+def recheck_sent(conn: Connection, lane: str, now: datetime) -> int:
+    """Make every `sent` row of `lane` due now, so that one pass asks the ERP about each of them."""
+    result = conn.execute(
+        update(work)
+        .where(work.c.lane == lane, work.c.status == Status.SENT, work.c.next_at > now)
+        .values(next_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
 def next_due(conn: Connection, lane: str, *, waiting: bool) -> datetime | None:
-    statuses = [Status.TODO, Status.RETRYING, *([Status.WAITING] if waiting else [])]
+    statuses = [Status.TODO, Status.RETRYING, *([Status.WAITING, Status.SENT] if waiting else [])]
     value = conn.execute(
         select(func.min(work.c.next_at)).where(work.c.lane == lane, work.c.status.in_(statuses))
     ).scalar()
@@ -286,7 +328,8 @@ def next_due(conn: Connection, lane: str, *, waiting: bool) -> datetime | None:
 
 
 def outstanding(conn: Connection, lane: str) -> int:
-    """Rows of `lane` still to finish, not counting those waiting on something outside trueup."""
+    """Rows of `lane` still to finish, not counting those waiting on something outside trueup (payment,
+    or a batch ERP's acknowledgement)."""
     statuses = [Status.TODO, Status.DOING, Status.RETRYING]
     return int(
         conn.execute(

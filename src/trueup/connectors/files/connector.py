@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from trueup.connectors.files.acks import acknowledgement, refusal_text
 from trueup.connectors.files.identifiers import barcode_problem, is_pid, pid_problem
 from trueup.connectors.files.profile import MalformedFile, Profile, RecordKind, Row
 from trueup.connectors.files.rows import (
@@ -53,6 +54,7 @@ from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
 from trueup.model.work import InputRejection
+from trueup.ports import Ack
 
 __all__ = ["FilesErp", "RejectedFile", "RejectedRow"]
 
@@ -470,8 +472,7 @@ class FilesErp:
             if await self.transport.exists(f"{OUTBOUND}/{folder}/{name}"):
                 return name
         if await self.transport.exists(f"{OUTBOUND}/{ERROR}/{name}"):
-            note = await self.transport.read(f"{OUTBOUND}/{ERROR}/{name}.error.txt")
-            why = note.decode(errors="replace").strip() if note else "no reason file was left with it"
+            why = await refusal_text(self.transport, name)
             raise Rejected(
                 f"the ERP moved {what} file {name} to {OUTBOUND}/{ERROR}: {why}. Once it is fixed, delete "
                 f"{OUTBOUND}/{ERROR}/{name} so that trueup can send it again",
@@ -479,6 +480,17 @@ class FilesErp:
                 value=name,
             )
         return None
+
+    async def sales_order_ack(self, external_id: str) -> Ack:
+        """Whether the ERP's batch took the sales order file (done/), refused it (error/), or not yet."""
+        return await acknowledgement(
+            self.transport, self.profile.outbound_name(RecordKind.SALES_ORDER, external_id)
+        )
+
+    async def credit_note_ack(self, external_id: str) -> Ack:
+        return await acknowledgement(
+            self.transport, self.profile.outbound_name(RecordKind.CREDIT_NOTE, external_id)
+        )
 
     async def find_sales_order(self, external_id: str) -> str | None:
         name = self.profile.outbound_name(RecordKind.SALES_ORDER, external_id)
