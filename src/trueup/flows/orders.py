@@ -27,6 +27,7 @@ from trueup.model.orders import ErpOrderLine, ErpSalesOrder, Order, PaymentState
 from trueup.model.work import Done, Job, NewWork, Outcome, Park, Problem, Retry, Skip, Wait
 from trueup.ports import Acknowledgements, Clock, ItemMap, OrderSink, OrderSource, SourceOrder
 from trueup.rules.address import fit_address
+from trueup.rules.fields import identifier_problem, quantity_problem, trim_text
 from trueup.rules.lines import BookedLine, booked_lines
 from trueup.rules.tax import check_tax
 
@@ -50,6 +51,7 @@ class OrderRules:
 @dataclass(frozen=True, slots=True)
 class Post:
     order: ErpSalesOrder
+    notes: tuple[str, ...] = ()  # what was adjusted to fit the ERP (descriptive text trimmed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,8 @@ Plan = Post | Hold | Reject | Drop
 # When an order has several problems, the first in this order is the one it is filed under.
 _PRIORITY = [
     Reason.MALFORMED_RECORD,
+    Reason.INVALID_IDENTIFIER,
+    Reason.INVALID_QUANTITY,
     Reason.CURRENCY_MISMATCH,
     Reason.UNKNOWN_SKU,
     Reason.INACTIVE_SKU,
@@ -112,6 +116,14 @@ def plan_order(
         return Drop(_problem(order, Reason.ORDER_CANCELLED, f"cancelled in the storefront ({order.status})"))
 
     problems: list[Problem] = []
+    notes: list[str] = []
+    if why := identifier_problem(order.order_id, rules.limits.order_id):
+        problems.append(_problem(order, Reason.INVALID_IDENTIFIER, f"order id {why}", "order_id"))
+    if len(order.customer.email) > rules.limits.email:
+        why = f"is {len(order.customer.email)} characters long; the ERP's field holds {rules.limits.email}"
+        problems.append(
+            _problem(order, Reason.INVALID_IDENTIFIER, f"customer e-mail {why}", "customer.email")
+        )
     if order.currency not in rules.currencies:
         problems.append(
             _problem(
@@ -125,6 +137,16 @@ def plan_order(
     erp_lines: list[ErpOrderLine] = []
     for line in booked if booked is not None else booked_lines(order):
         sku = erp_sku(line.sku, rules)
+        if why := quantity_problem(line.qty):
+            problems.append(
+                _problem(order, Reason.INVALID_QUANTITY, f"{line.field}: {why}", f"{line.field}.qty")
+            )
+        if len(sku) > rules.limits.sku:
+            why = f"is {len(sku)} characters long; the ERP's field holds {rules.limits.sku}"
+            problems.append(
+                _problem(order, Reason.INVALID_IDENTIFIER, f"SKU {sku[:40]!r}... {why}", f"{line.field}.sku")
+            )
+            continue
         item = items.get(sku)
         if item is None:
             problems.append(
@@ -147,12 +169,15 @@ def plan_order(
             )
             continue
         taxable = line.net - line.discount
+        description, trimmed = trim_text(line.name, rules.limits.description)
+        if trimmed:
+            notes.append(f"{line.field}.name {trimmed}")
         erp_lines.append(
             ErpOrderLine(
                 line_no=len(erp_lines) + 1,
                 sku=sku,
                 erp_item_id=item.erp_item_id,
-                description=line.name,
+                description=description,
                 qty=line.qty,
                 unit_price=(line.net / line.qty).quantize(Decimal("0.0001")) if line.qty else line.net,
                 net=line.net,
@@ -232,7 +257,8 @@ def plan_order(
             payment_method=order.payment.method,
             payment_reference=order.payment.reference,
             tax_mode=rules.tax_mode,
-        )
+        ),
+        tuple(notes),
     )
 
 
@@ -355,8 +381,11 @@ class OrderFlow:
                 return Wait(job, self._at_fault(problem), self.clock.now() + self.payment_recheck)
             case Drop(problem):
                 return Skip(job, self._at_fault(problem))
-            case Post(erp_order):
-                return await self._post(job, erp_order)
+            case Post(erp_order, notes):
+                outcome = await self._post(job, erp_order)
+                if notes and isinstance(outcome, Done):
+                    return replace(outcome, note=f"Order {job.key}: " + "; ".join(notes) + ".")
+                return outcome
         raise AssertionError(plan)
 
     def _at_fault(self, problem: Problem) -> Problem:

@@ -42,7 +42,7 @@ class Reason(StrEnum):
     UNREPRESENTABLE_TEXT = "unrepresentable_text"
     ERP_NOT_ACKNOWLEDGED = "erp_not_acknowledged"
     INVALID_QUANTITY = "invalid_quantity"
-    FIELD_TOO_LONG = "field_too_long"
+    INVALID_IDENTIFIER = "invalid_identifier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +184,7 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Correct the order in the storefront (or cancel and re-create it) with whole positive "
         "quantities, then retry the exception.",
     ),
-    Reason.FIELD_TOO_LONG: ReasonInfo(
+    Reason.INVALID_IDENTIFIER: ReasonInfo(
         Owner.ECOMMERCE,
         "Identifier empty or too long for the ERP",
         "An identifier the ERP keys on (the order id, a SKU, the customer e-mail) is empty or longer "

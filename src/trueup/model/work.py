@@ -98,6 +98,7 @@ class Done:
     link_kind: str | None = None
     storefront: str = ""
     erp: str = ""
+    note: str = ""  # what was adjusted to fit the ERP (text trimmed), kept in the ledger's detail
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,7 +185,7 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                 }
             )
         elif isinstance(o, Done):
-            done.append({**base, "result": o.result})
+            done.append({**base, "result": o.result, "note": o.note or None})
             if o.link_kind:
                 new_links.append(
                     {
@@ -246,7 +246,7 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                 owner=None,
                 field=None,
                 system=None,
-                detail=None,
+                detail=bindparam("note"),
                 error_band=None,
                 impact_minor=0,
             ),
