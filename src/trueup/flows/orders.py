@@ -24,7 +24,7 @@ from trueup.model.exceptions import REASONS, Reason, Side, owner_of
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.money import to_minor
 from trueup.model.orders import ErpOrderLine, ErpSalesOrder, Order, PaymentState
-from trueup.model.work import Done, Job, NewWork, Outcome, Park, Problem, Retry, Skip, Wait
+from trueup.model.work import Done, Job, NewWork, Outcome, Park, Problem, Retry, Sent, Skip, Wait
 from trueup.ports import Acknowledgements, Clock, ItemMap, OrderSink, OrderSource, SourceOrder
 from trueup.rules.address import fit_address
 from trueup.rules.fields import identifier_problem, quantity_problem, trim_text
@@ -137,14 +137,13 @@ def plan_order(
     erp_lines: list[ErpOrderLine] = []
     for line in booked if booked is not None else booked_lines(order):
         sku = erp_sku(line.sku, rules)
+        where = line.field.removesuffix(".sku")
         if why := quantity_problem(line.qty):
-            problems.append(
-                _problem(order, Reason.INVALID_QUANTITY, f"{line.field}: {why}", f"{line.field}.qty")
-            )
+            problems.append(_problem(order, Reason.INVALID_QUANTITY, f"{where}.qty: {why}", f"{where}.qty"))
         if len(sku) > rules.limits.sku:
             why = f"is {len(sku)} characters long; the ERP's field holds {rules.limits.sku}"
             problems.append(
-                _problem(order, Reason.INVALID_IDENTIFIER, f"SKU {sku[:40]!r}... {why}", f"{line.field}.sku")
+                _problem(order, Reason.INVALID_IDENTIFIER, f"SKU {sku[:40]!r}... {why}", line.field)
             )
             continue
         item = items.get(sku)
@@ -171,7 +170,7 @@ def plan_order(
         taxable = line.net - line.discount
         description, trimmed = trim_text(line.name, rules.limits.description)
         if trimmed:
-            notes.append(f"{line.field}.name {trimmed}")
+            notes.append(f"{line.field.removesuffix('.sku')}.name {trimmed}")
         erp_lines.append(
             ErpOrderLine(
                 line_no=len(erp_lines) + 1,
@@ -383,7 +382,7 @@ class OrderFlow:
                 return Skip(job, self._at_fault(problem))
             case Post(erp_order, notes):
                 outcome = await self._post(job, erp_order)
-                if notes and isinstance(outcome, Done):
+                if notes and isinstance(outcome, Done | Sent):
                     return replace(outcome, note=f"Order {job.key}: " + "; ".join(notes) + ".")
                 return outcome
         raise AssertionError(plan)

@@ -111,6 +111,7 @@ class Sent:
     ref: str
     sent_at: datetime
     at: datetime
+    note: str = ""  # as on Done: kept until the ERP settles it, then carried onto the done row
 
 
 @dataclass(frozen=True, slots=True)

@@ -480,12 +480,20 @@ class _FileErp:
         if not rows:
             return "the file has no lines"
         known = {i["item_id"]: i for i in self.items.values()}
+        key = "order_id" if path.name.startswith("SO_") else "credit_note_id"
         for number, row in enumerate(rows, start=2):
+            if not row.get(key, "").strip():
+                return f"row {number}: {self.column(key)} is required"
+            for field, value in row.items():
+                if len(value) > _TEXT_LIMIT:
+                    column = self.column(field)
+                    return f"row {number}: {column} is {len(value)} characters; it holds {_TEXT_LIMIT}"
             item = known.get(row.get("item_id", ""))
             if item is None:
                 return f"row {number}: {self.column('item_id')} {row.get('item_id')!r} is not a known item"
-            if int(Decimal(row["qty"])) <= 0:
-                return f"row {number}: quantity must be positive"
+            qty = Decimal(row["qty"])
+            if qty <= 0 or qty != qty.to_integral_value():
+                return f"row {number}: {self.column('qty')} {row['qty']} must be a positive whole number"
         if path.name.startswith("SO_"):
             return self._import_order(rows)
         if path.name.startswith("CN_"):
@@ -533,8 +541,12 @@ def item_active_all(rows: Sequence[Mapping[str, str]], items: Mapping[str, Mappi
     return all(by_id[r["item_id"]]["active"] for r in rows)
 
 
+# The ERP's text columns hold this many characters (trueup trims descriptions well inside it).
+_TEXT_LIMIT = 255
+
 _ALL_OUTBOUND_FIELDS = (
     "order_id",
+    "description",
     "credit_note_id",
     "currency",
     "item_id",

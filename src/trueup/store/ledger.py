@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, literal_column, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trueup.model.exceptions import REASONS
@@ -179,7 +179,7 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                     "owner": None,
                     "field": None,
                     "system": None,
-                    "detail": None,
+                    "detail": o.note or None,
                     "impact_minor": 0,
                     "currency": None,
                 }
@@ -246,7 +246,10 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                 owner=None,
                 field=None,
                 system=None,
-                detail=bindparam("note"),
+                # a note made when the record was sent to a batch ERP stays with it once the ERP takes it
+                detail=func.coalesce(
+                    bindparam("note"), case((work.c.sent_at.is_not(None), work.c.detail), else_=None)
+                ),
                 error_band=None,
                 impact_minor=0,
             ),

@@ -1,0 +1,153 @@
+"""Batch-file ERPs (Merret over real SFTP, the files ERP in a folder): an order written as a file is only
+*sent*; it is posted (and linked) when the ERP's batch takes it, an exception with the ERP's own text when
+the batch refuses it, and `erp_not_acknowledged` when the batch never looks at it in time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import FakeClock
+from tests.contract.conftest import ITEMS
+from tests.contract.passes import ItemsFromErp, Runner, erp_items, order
+from trueup.config import ErpConfig
+from trueup.deployment import connect_erp
+from trueup.flows.orders import LINK_KIND
+from trueup.model.exceptions import Owner, Reason
+from trueup.model.work import Status
+from trueup.sandbox.merret import FilesSandbox, MerretSandbox
+from trueup.store import Store
+
+
+@pytest.fixture(params=["merret", "files"])
+def sandbox(request: pytest.FixtureRequest) -> Iterator[MerretSandbox | FilesSandbox]:
+    erp = MerretSandbox(seed=5) if request.param == "merret" else FilesSandbox(seed=5)
+    erp.start()
+    erp.load_items(ITEMS)
+    yield erp
+    erp.stop()
+
+
+@pytest.fixture
+async def runner(
+    sandbox: MerretSandbox | FilesSandbox, sqlite_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Runner]:
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    store = Store(sqlite_url)
+    async with aiohttp.ClientSession() as session:
+        erp = await connect_erp(session, ErpConfig.model_validate(sandbox.erp_config()))
+        try:
+            yield Runner(erp, store, clock, ItemsFromErp(await erp_items(erp)))
+        finally:
+            await erp.aclose()
+            store.close()
+            for name in sandbox.env():
+                os.environ.pop(name, None)
+
+
+def outbound(sandbox: MerretSandbox | FilesSandbox, folder: str) -> list[str]:
+    return sorted(p.name for p in (Path(sandbox.root) / "outbound" / folder).iterdir())
+
+
+async def test_an_order_is_sent_until_the_batch_takes_it_then_posted_once(
+    runner: Runner, sandbox: MerretSandbox | FilesSandbox
+) -> None:
+    runner.enqueue([order("000000201", ("TU0001-M-Navy", "2", "Tee"), at=runner.clock.now())])
+    sandbox.batch_paused = True  # the ERP's import batch has not run yet
+    await runner.drain()
+    row = runner.rows()["000000201"]
+    assert (row["status"], row["result"]) == (Status.SENT, "SO_000000201.csv")
+    assert runner.store.link_count(LINK_KIND) == 0  # written is not posted
+    assert sandbox.sales_order_counts() == {}
+
+    sandbox.batch_paused = False
+    await runner.drain()  # the pass asks once more; the listing is what the ERP's batch answers to
+    row = runner.rows()["000000201"]
+    assert (row["status"], row["sent_at"]) == (Status.DONE, None)
+    assert runner.store.link_count(LINK_KIND) == 1
+    await runner.drain()
+    assert sandbox.sales_order_counts() == {"000000201": 1}
+    assert outbound(sandbox, "done") == ["SO_000000201.csv"]
+
+
+async def test_a_refused_order_file_is_one_exception_with_the_erps_text_and_not_posted(
+    runner: Runner, sandbox: MerretSandbox | FilesSandbox
+) -> None:
+    # trueup's item map still has the item active; the ERP discontinued it since, so its batch refuses.
+    old = runner.items.items["TU0003-OLD"]
+    runner.items.items["TU0003-OLD"] = replace(old, active=True)
+    runner.enqueue(
+        [
+            order("000000202", ("TU0003-OLD", "1", "Retired tee"), at=runner.clock.now()),
+            order("000000203", ("TU0002", "1", "Accessory"), at=runner.clock.now()),
+        ]
+    )
+    await runner.drain()
+    rows = runner.rows()
+    refused, good = rows["000000202"], rows["000000203"]
+    assert refused["status"] == Status.PARKED and refused["reason"] == Reason.ERP_REJECTED
+    error_text = (
+        (Path(sandbox.root) / "outbound" / "error" / "SO_000000202.csv.error.txt").read_text().strip()
+    )
+    assert error_text == "an item on the order is discontinued"
+    assert error_text in refused["detail"] and "Resolution:" in refused["detail"]
+    assert refused["impact_minor"] == 1200 and refused["currency"] == "GBP"
+    assert refused["system"] == runner.erp.name and refused["field"] == "file"
+    assert good["status"] == Status.DONE
+    assert runner.store.link_count(LINK_KIND) == 1  # only the accepted one is posted
+    assert runner.store.counts_by_reason() == {"erp_rejected": 1}
+    await runner.drain()  # asking again neither re-sends the refused file nor files a second exception
+    assert runner.store.counts_by_reason() == {"erp_rejected": 1}
+    assert outbound(sandbox, "error") == ["SO_000000202.csv", "SO_000000202.csv.error.txt"]
+    assert sandbox.sales_order_counts() == {"000000203": 1}
+
+
+async def test_a_file_never_picked_up_becomes_erp_not_acknowledged_and_posts_once_when_retried(
+    runner: Runner, sandbox: MerretSandbox | FilesSandbox, clock: FakeClock
+) -> None:
+    runner.enqueue([order("000000204", ("TU0002", "3", "Accessory"), at=clock.now())])
+    sandbox.batch_paused = True  # the ERP's batch job is down
+    await runner.drain()
+    assert runner.rows()["000000204"]["status"] == Status.SENT
+    clock.advance(29 * 60)  # inside the 30-minute timeout: still awaiting
+    await runner.drain()
+    assert runner.rows()["000000204"]["status"] == Status.SENT
+    clock.advance(2 * 60)
+    await runner.drain()
+    row = runner.rows()["000000204"]
+    assert (row["status"], row["reason"], row["owner"]) == (
+        Status.PARKED,
+        Reason.ERP_NOT_ACKNOWLEDGED,
+        Owner.WAREHOUSE,
+    )
+    assert "SO_000000204.csv" in row["detail"] and "30 minutes" in row["detail"]
+    assert "Resolution:" in row["detail"] and row["impact_minor"] == 3600
+    assert runner.store.link_count(LINK_KIND) == 0
+
+    # Operations restart the batch; the exception is retried: the file already there is not written twice.
+    sandbox.batch_paused = False
+    assert runner.store.requeue_parked([Reason.ERP_NOT_ACKNOWLEDGED], clock.now(), why="batch restarted") == 1
+    await runner.drain()
+    assert runner.rows()["000000204"]["status"] == Status.DONE
+    assert runner.store.link_count(LINK_KIND) == 1
+    assert sandbox.sales_order_counts() == {"000000204": 1}
+
+
+async def test_a_check_that_finds_the_file_gone_from_every_folder_keeps_waiting(
+    runner: Runner, sandbox: MerretSandbox | FilesSandbox, clock: FakeClock
+) -> None:
+    runner.enqueue([order("000000205", ("TU0002", "1", "Accessory"), at=clock.now())])
+    sandbox.batch_paused = True
+    await runner.drain()
+    (Path(sandbox.root) / "outbound" / "pending" / "SO_000000205.csv").unlink()  # lost outside trueup
+    clock.advance(31 * 60)
+    await runner.drain()
+    row = runner.rows()["000000205"]
+    assert row["reason"] == Reason.ERP_NOT_ACKNOWLEDGED
+    assert "in none of outbound/pending, done or error" in row["detail"]
