@@ -322,10 +322,22 @@ def recheck_sent(conn: Connection, lane: str, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
+def _stuck() -> Any:
+    """The row is queued behind one that waits outside trueup (payment, an ERP's acknowledgement, a
+    person): it cannot move before that one does, so it is neither due nor outstanding. Counting it would
+    keep a --once pass from ending, and a worker would wake for it over and over."""
+    earlier = work.alias("earlier")
+    return exists().where(
+        earlier.c.lock == work.c.lock,
+        earlier.c.id < work.c.id,
+        earlier.c.status.in_([Status.WAITING, Status.SENT, Status.PARKED]),
+    )
+
+
 def next_due(conn: Connection, lane: str, *, waiting: bool) -> datetime | None:
     statuses = [Status.TODO, Status.RETRYING, *([Status.WAITING, Status.SENT] if waiting else [])]
     value = conn.execute(
-        select(func.min(work.c.next_at)).where(work.c.lane == lane, work.c.status.in_(statuses))
+        select(func.min(work.c.next_at)).where(work.c.lane == lane, work.c.status.in_(statuses), ~_stuck())
     ).scalar()
     return value if isinstance(value, datetime) else None
 
@@ -336,7 +348,9 @@ def outstanding(conn: Connection, lane: str) -> int:
     statuses = [Status.TODO, Status.DOING, Status.RETRYING]
     return int(
         conn.execute(
-            select(func.count()).select_from(work).where(work.c.lane == lane, work.c.status.in_(statuses))
+            select(func.count())
+            .select_from(work)
+            .where(work.c.lane == lane, work.c.status.in_(statuses), ~_stuck())
         ).scalar_one()
     )
 

@@ -15,11 +15,13 @@ import pytest
 from tests.conftest import FakeClock
 from tests.contract.conftest import ITEMS
 from tests.contract.passes import ItemsFromErp, Runner, erp_items, order
+from tests.contract.test_erp_contract import credit_note, sales_order
 from trueup.config import ErpConfig
 from trueup.deployment import connect_erp
 from trueup.flows.orders import LINK_KIND
 from trueup.model.exceptions import Owner, Reason
 from trueup.model.work import Status
+from trueup.ports import Acknowledgements, AckState
 from trueup.sandbox.merret import FilesSandbox, MerretSandbox
 from trueup.store import Store
 
@@ -151,3 +153,23 @@ async def test_a_check_that_finds_the_file_gone_from_every_folder_keeps_waiting(
     row = runner.rows()["000000205"]
     assert row["reason"] == Reason.ERP_NOT_ACKNOWLEDGED
     assert "in none of outbound/pending, done or error" in row["detail"]
+
+
+async def test_a_credit_note_file_is_acknowledged_by_the_same_rule(
+    runner: Runner, sandbox: MerretSandbox | FilesSandbox
+) -> None:
+    erp = runner.erp
+    assert isinstance(erp, Acknowledgements)
+    await erp.post_sales_order(sales_order())
+    sandbox.batch_paused = True
+    await erp.post_credit_note(credit_note())
+    bad = credit_note("CM-102")
+    bad = bad.model_copy(update={"lines": (bad.lines[0].model_copy(update={"qty": 0}),)})
+    await erp.post_credit_note(bad)
+    assert (await erp.credit_note_ack("CM-101")).state == AckState.PENDING
+    sandbox.batch_paused = False
+    taken = await erp.credit_note_ack("CM-101")
+    assert (taken.state, taken.ref) == (AckState.ACCEPTED, "CN_CM-101.csv")
+    refused = await erp.credit_note_ack("CM-102")
+    assert refused.state == AckState.REFUSED and "must be a positive whole number" in refused.text
+    assert sandbox.credit_note_counts() == {"CM-101": 1}
