@@ -7,13 +7,14 @@ until the acknowledgement timeout makes it an `erp_not_acknowledged` exception.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from trueup.errors import Retriable, Skippable
 from trueup.model.exceptions import Reason
 from trueup.model.work import Done, Job, Outcome, Park, Problem, Retry, Sent
-from trueup.ports import Ack, AckState
+from trueup.ports import Ack, AckState, Clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +86,12 @@ def failed(record: Settling, exc: Retriable | Skippable) -> Outcome:
         record.erp,
     )
     return Park(record.job, problem)
+
+
+async def acknowledge(record: Settling, asking: Awaitable[Ack], clock: Clock, policy: AckPolicy) -> Outcome:
+    """Ask the ERP (`asking`: the port's call for this record) and settle the record by its answer."""
+    try:
+        ack = await asking
+    except (Retriable, Skippable) as exc:
+        return failed(record, exc)
+    return settle(record, ack, clock.now(), policy)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from trueup.errors import Retriable, Skippable
-from trueup.flows.acks import AckPolicy, Settling, failed, sent, settle
+from trueup.flows.acks import AckPolicy, Settling, acknowledge, sent
 from trueup.model.exceptions import REASONS, Reason, Side, owner_of
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.money import to_minor
@@ -117,13 +117,13 @@ def plan_order(
 
     problems: list[Problem] = []
     notes: list[str] = []
-    if why := identifier_problem(order.order_id, rules.limits.order_id):
-        problems.append(_problem(order, Reason.INVALID_IDENTIFIER, f"order id {why}", "order_id"))
-    if len(order.customer.email) > rules.limits.email:
-        why = f"is {len(order.customer.email)} characters long; the ERP's field holds {rules.limits.email}"
-        problems.append(
-            _problem(order, Reason.INVALID_IDENTIFIER, f"customer e-mail {why}", "customer.email")
-        )
+    # Identifiers are parked, never cut: a cut key names another record. An empty e-mail is allowed.
+    for value, limit, label, where in (
+        (order.order_id, rules.limits.order_id, "order id", "order_id"),
+        (order.customer.email or "-", rules.limits.email, "customer e-mail", "customer.email"),
+    ):
+        if why := identifier_problem(value, limit):
+            problems.append(_problem(order, Reason.INVALID_IDENTIFIER, f"{label} {why}", where))
     if order.currency not in rules.currencies:
         problems.append(
             _problem(
@@ -357,20 +357,9 @@ class OrderFlow:
 
     async def _acknowledge(self, job: Job, order: Order) -> Outcome:
         assert self.acks is not None
-        record = Settling(
-            job,
-            f"Order {job.key}",
-            LINK_KIND,
-            self.source.name,
-            self.sink.name,
-            to_minor(order.grand_total),
-            order.currency,
-        )
-        try:
-            ack = await self.acks.sales_order_ack(order.order_id)
-        except (Retriable, Skippable) as exc:
-            return failed(record, exc)
-        return settle(record, ack, self.clock.now(), self.ack_policy)
+        what = Settling(job, f"Order {job.key}", LINK_KIND, self.source.name, self.sink.name,
+                        to_minor(order.grand_total), order.currency)  # fmt: skip
+        return await acknowledge(what, self.acks.sales_order_ack(order.order_id), self.clock, self.ack_policy)
 
     async def _apply(self, job: Job, plan: Plan) -> Outcome:
         match plan:

@@ -147,5 +147,7 @@ class LaneWorker:
 
 
 def _label(outcome: Outcome) -> str:
+    if isinstance(outcome, Sent) and outcome.job.sent_at is not None:
+        return "awaiting_ack"  # asked again, and the ERP has not answered yet
     labels = {Done: "done", Sent: "sent", Retry: "retrying", Wait: "waiting", Park: "parked", Skip: "skipped"}
     return labels[type(outcome)]
