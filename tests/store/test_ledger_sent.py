@@ -54,6 +54,12 @@ def test_a_sent_row_is_not_posted_blocks_its_lock_and_comes_back_when_due(
     clock.advance(61)
     [again] = store.claim("orders", "w1", 10, clock.now(), LEASE)
     assert (again.key, again.sent_at, again.attempts) == ("A1", sent_at, 2)
+    # no answer yet, then a failed check: the row keeps the note it was sent with
+    store.record([Sent(again, "SO_A1.csv", sent_at, clock.now())], clock.now())
+    [again] = store.claim("orders", "w1", 10, clock.now(), LEASE)
+    store.record([Retry(again, "SFTP timeout", at=clock.now())], clock.now())
+    assert (row(store, "A1")["detail"], row(store, "A1")["sent_at"]) == ("trimmed", sent_at)
+    [again] = store.claim("orders", "w1", 10, clock.now(), LEASE)
     store.record([Done(again, "SO_A1.csv", "order", "magento", "merret")], clock.now())
     done = row(store, "A1")
     assert (done["status"], done["sent_at"], done["detail"]) == (Status.DONE, None, "trimmed")

@@ -166,24 +166,25 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
     others: list[dict[str, Any]] = []
     for o in outcomes:
         base = {"_id": o.job.id, "updated_at": now, "claimed_by": None, "lease_until": None}
+        # While a row is with a batch ERP, `detail` holds the note made when it was sent (text trimmed to
+        # fit): a later check that finds no answer, or fails, leaves it alone, and Done carries it on.
+        checked = o.job.sent_at is not None
         if isinstance(o, Sent):
-            others.append(
-                {
-                    **base,
-                    "status": Status.SENT,
-                    "next_at": o.at,
-                    "result": o.ref,
-                    "sent_at": o.sent_at,
-                    "error_band": None,
-                    "reason": None,
-                    "owner": None,
-                    "field": None,
-                    "system": None,
-                    "detail": o.note or None,
-                    "impact_minor": 0,
-                    "currency": None,
-                }
-            )
+            row = {
+                **base,
+                "status": Status.SENT,
+                "next_at": o.at,
+                "result": o.ref,
+                "sent_at": o.sent_at,
+                "error_band": None,
+                "reason": None,
+                "owner": None,
+                "field": None,
+                "system": None,
+                "impact_minor": 0,
+                "currency": None,
+            }
+            others.append(row if checked and not o.note else {**row, "detail": o.note or None})
         elif isinstance(o, Done):
             done.append({**base, "result": o.result, "note": o.note or None})
             if o.link_kind:
@@ -198,22 +199,22 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                     }
                 )
         elif isinstance(o, Retry):
-            others.append(
-                {
-                    **base,
-                    "status": Status.RETRYING,
-                    "next_at": o.at,
-                    "error_band": o.band,
-                    "reason": None,
-                    "owner": None,
-                    "field": None,
-                    "system": None,
-                    "detail": o.error,
-                    "impact_minor": 0,
-                    "currency": None,
-                    "sent_at": o.job.sent_at,
-                }
-            )
+            row = {
+                **base,
+                "status": Status.RETRYING,
+                "next_at": o.at,
+                "error_band": o.band,
+                "reason": None,
+                "owner": None,
+                "field": None,
+                "system": None,
+                "impact_minor": 0,
+                "currency": None,
+                "sent_at": o.job.sent_at,
+            }
+            # the error of a failed acknowledgement check is in the event stream, and in the exception's
+            # text if the retries run out; the row keeps its note
+            others.append(row if checked else {**row, "detail": o.error})
         else:
             status = {Wait: Status.WAITING, Park: Status.PARKED, Skip: Status.IGNORED}[type(o)]
             p = o.problem
