@@ -59,6 +59,7 @@ _FIELDS = {
         "qty",
     ),
     "ledger": ("document_type", "document_id", "order_id", "posted_on", "currency", "net", "tax", "gross"),
+    "ack": ("file", "status", "message"),
 }
 
 # Merret's column names, as documented in docs/connectors/merret.md (the files ERP uses the field names).
@@ -257,6 +258,9 @@ class _FileErp:
         # made of its own: either listing runs the batch first, as a folder watch would.
         self.poll_folders = {str(self.poll_folder), str((self.root / "outbound" / "pending").absolute())}
         self.batch_paused = False  # the ERP's batch job is down: files wait in outbound/pending
+        # The ERP acknowledges by file (profile acknowledgement = "file"): its batch archives each file it
+        # read (it leaves outbound/) and lists what it made of it in an ACK_ file in inbound/pending.
+        self.ack_files = False
         self.items: dict[str, dict[str, Any]] = {}  # by SKU
         self.stock: dict[tuple[str, str], tuple[int, int, int]] = {}
         self.price_list: dict[tuple[str, str], str] = {}
@@ -461,18 +465,26 @@ class _FileErp:
         with self._lock:
             pending = self.root / "outbound" / "pending"
             files = [p for p in pending.iterdir() if p.is_file() and not p.name.startswith(".")]
+            answers: list[dict[str, str]] = []
             # The order interface runs before the credit interface, as a credit needs its order.
             for path in sorted(files, key=lambda p: (not p.name.startswith("SO_"), p.name)):
                 try:
                     problem = self._import(path)
                 except (ValueError, KeyError, csv.Error, ArithmeticError) as exc:
                     problem = f"unreadable: {exc!r}"
+                if self.ack_files:
+                    path.unlink()
+                    status = "refused" if problem else "accepted"
+                    answers.append({"file": path.name, "status": status, "message": problem})
+                    continue
                 folder = "error" if problem else "done"
                 os.replace(path, self.root / "outbound" / folder / path.name)
                 if problem:
                     (self.root / "outbound" / "error" / f"{path.name}.error.txt").write_text(
                         f"{problem}\n", encoding="utf-8"
                     )
+            if answers:
+                self._write("inbound/pending", self._inbound_name("ACK"), "ack", answers)
 
     def _import(self, path: Path) -> str:
         """Import one file; the reason it was refused, or ''."""
@@ -599,6 +611,7 @@ class MerretSandbox(_FileErp):
                 "username": self.username,
                 "root": "",
                 "known_hosts": str(self.known_hosts),
+                **({"acknowledgement": "file"} if self.ack_files else {}),
             },
         }
 
@@ -619,7 +632,10 @@ class FilesSandbox(_FileErp):
         self._cleanup()
 
     def erp_config(self) -> dict[str, Any]:
-        return {"kind": "files", "name": "files", "files": {"transport": "local", "root": str(self.root)}}
+        options: dict[str, Any] = {"transport": "local", "root": str(self.root)}
+        if self.ack_files:
+            options["acknowledgement"] = "file"
+        return {"kind": "files", "name": "files", "files": options}
 
     def env(self) -> dict[str, str]:
         return {}

@@ -1,6 +1,8 @@
 """Batch-file ERPs (Merret over real SFTP, the files ERP in a folder): an order written as a file is only
 *sent*; it is posted (and linked) when the ERP's batch takes it, an exception with the ERP's own text when
-the batch refuses it, and `erp_not_acknowledged` when the batch never looks at it in time."""
+the batch refuses it, and `erp_not_acknowledged` when the batch never looks at it in time. Each case runs
+under both acknowledgement rules: the ERP moves the file (done/ or error/), or it archives the file and
+writes an acknowledgement file naming it."""
 
 from __future__ import annotations
 
@@ -26,9 +28,11 @@ from trueup.sandbox.merret import FilesSandbox, MerretSandbox
 from trueup.store import Store
 
 
-@pytest.fixture(params=["merret", "files"])
+@pytest.fixture(params=["merret/moved", "files/moved", "merret/file", "files/file"])
 def sandbox(request: pytest.FixtureRequest) -> Iterator[MerretSandbox | FilesSandbox]:
-    erp = MerretSandbox(seed=5) if request.param == "merret" else FilesSandbox(seed=5)
+    kind, rule = str(request.param).split("/")
+    erp = MerretSandbox(seed=5) if kind == "merret" else FilesSandbox(seed=5)
+    erp.ack_files = rule == "file"
     erp.start()
     erp.load_items(ITEMS)
     yield erp
@@ -57,6 +61,10 @@ def outbound(sandbox: MerretSandbox | FilesSandbox, folder: str) -> list[str]:
     return sorted(p.name for p in (Path(sandbox.root) / "outbound" / folder).iterdir())
 
 
+def inbound(sandbox: MerretSandbox | FilesSandbox, folder: str) -> list[str]:
+    return sorted(p.name for p in (Path(sandbox.root) / "inbound" / folder).iterdir())
+
+
 async def test_an_order_is_sent_until_the_batch_takes_it_then_posted_once(
     runner: Runner, sandbox: MerretSandbox | FilesSandbox
 ) -> None:
@@ -75,7 +83,11 @@ async def test_an_order_is_sent_until_the_batch_takes_it_then_posted_once(
     assert runner.store.link_count(LINK_KIND) == 1
     await runner.drain()
     assert sandbox.sales_order_counts() == {"000000201": 1}
-    assert outbound(sandbox, "done") == ["SO_000000201.csv"]
+    if sandbox.ack_files:  # the ERP archived the file; only its acknowledgement file says it took it
+        assert outbound(sandbox, "pending") == outbound(sandbox, "done") == []
+        assert [n[:4] for n in inbound(sandbox, "done") if n.startswith("ACK_")] == ["ACK_"]
+    else:
+        assert outbound(sandbox, "done") == ["SO_000000201.csv"]
 
 
 async def test_a_refused_order_file_is_one_exception_with_the_erps_text_and_not_posted(
@@ -94,11 +106,8 @@ async def test_a_refused_order_file_is_one_exception_with_the_erps_text_and_not_
     rows = runner.rows()
     refused, good = rows["000000202"], rows["000000203"]
     assert refused["status"] == Status.PARKED and refused["reason"] == Reason.ERP_REJECTED
-    error_text = (
-        (Path(sandbox.root) / "outbound" / "error" / "SO_000000202.csv.error.txt").read_text().strip()
-    )
-    assert error_text == "an item on the order is discontinued"
-    assert error_text in refused["detail"] and "Resolution:" in refused["detail"]
+    assert "an item on the order is discontinued" in refused["detail"]  # the ERP's own words
+    assert "Resolution:" in refused["detail"]
     assert refused["impact_minor"] == 1200 and refused["currency"] == "GBP"
     assert refused["system"] == runner.erp.name and refused["field"] == "file"
     assert good["status"] == Status.DONE
@@ -106,7 +115,8 @@ async def test_a_refused_order_file_is_one_exception_with_the_erps_text_and_not_
     assert runner.store.counts_by_reason() == {"erp_rejected": 1}
     await runner.drain()  # asking again neither re-sends the refused file nor files a second exception
     assert runner.store.counts_by_reason() == {"erp_rejected": 1}
-    assert outbound(sandbox, "error") == ["SO_000000202.csv", "SO_000000202.csv.error.txt"]
+    if not sandbox.ack_files:  # the text came from the note the batch left with the file
+        assert outbound(sandbox, "error") == ["SO_000000202.csv", "SO_000000202.csv.error.txt"]
     assert sandbox.sales_order_counts() == {"000000203": 1}
 
 
@@ -152,7 +162,10 @@ async def test_a_check_that_finds_the_file_gone_from_every_folder_keeps_waiting(
     await runner.drain()
     row = runner.rows()["000000205"]
     assert row["reason"] == Reason.ERP_NOT_ACKNOWLEDGED
-    assert "in none of outbound/pending, done or error" in row["detail"]
+    gone = (
+        "no acknowledgement file names" if sandbox.ack_files else "in none of outbound/pending, done or error"
+    )
+    assert gone in row["detail"]
 
 
 async def test_a_credit_note_file_is_acknowledged_by_the_same_rule(
@@ -173,3 +186,22 @@ async def test_a_credit_note_file_is_acknowledged_by_the_same_rule(
     refused = await erp.credit_note_ack("CM-102")
     assert refused.state == AckState.REFUSED and "must be a positive whole number" in refused.text
     assert sandbox.credit_note_counts() == {"CM-101": 1}
+
+
+async def test_with_acknowledgement_files_an_archived_order_is_never_written_again(
+    runner: Runner, sandbox: MerretSandbox | FilesSandbox
+) -> None:
+    if not sandbox.ack_files:
+        pytest.skip("the moved rule keeps the file in done/, which the other tests cover")
+    assert await runner.erp.post_sales_order(sales_order()) == "SO_000000101.csv"
+    assert sandbox.sales_order_counts() == {"000000101": 1}  # the batch imports and archives it
+    assert outbound(sandbox, "pending") == outbound(sandbox, "done") == []
+    sandbox.batch_paused = True
+    async with aiohttp.ClientSession() as session:  # a new process: it reads the acknowledgements anew
+        fresh = await connect_erp(session, ErpConfig.model_validate(sandbox.erp_config()))
+        try:
+            assert await fresh.post_sales_order(sales_order()) == "SO_000000101.csv"
+            assert await fresh.find_sales_order("000000101") == "SO_000000101.csv"
+        finally:
+            await fresh.aclose()
+    assert outbound(sandbox, "pending") == []  # nothing written a second time

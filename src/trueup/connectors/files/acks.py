@@ -1,12 +1,20 @@
 """What a file ERP's batch made of a file trueup wrote: taken, refused, or not yet looked at.
 
-The acknowledgement rule (docs/connectors/files.md, merret.md): the ERP's import batch moves each file it
-reads from `outbound/pending/` to `outbound/done/` when it took the record, or to `outbound/error/` with a
-`<name>.error.txt` saying why when it refused it. A file still in pending has not been read yet.
+Two acknowledgement rules (docs/connectors/files.md, merret.md), one per profile:
+- "moved": the ERP's import batch moves each file it reads from `outbound/pending/` to `outbound/done/` when
+  it took the record, or to `outbound/error/` with a `<name>.error.txt` saying why when it refused it. A
+  file still in pending has not been read yet.
+- "file": the ERP writes acknowledgement files (`inbound/pending/ACK_<YYYYMMDDTHHMMSS>.csv`), one row per
+  file it read: `file`, `status` (accepted or refused) and `message` (why it refused). `AckFileAnswers`
+  holds what they said; a file no acknowledgement names yet is pending.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from trueup.connectors.files.profile import Row
+from trueup.connectors.files.rows import RowError
 from trueup.connectors.files.transport import Transport
 from trueup.ports import Ack, AckState
 
@@ -39,3 +47,38 @@ async def acknowledgement(transport: Transport, name: str) -> Ack:
         name,
         f"{name} is in none of {OUTBOUND}/{PENDING}, {DONE} or {ERROR} (moved or deleted outside trueup)",
     )
+
+
+_ACCEPTED = {"accepted", "ok", "imported", "done", "a"}
+_REFUSED = {"refused", "rejected", "error", "failed", "r", "e"}
+
+
+class AckFileAnswers:
+    """What the ERP's acknowledgement files said, by outbound file name (a later answer wins: the ERP
+    answers again for a file trueup re-sent after it was fixed)."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, Ack] = {}
+        self.read: set[str] = set()  # acknowledgement files already taken in
+        self.loaded_done = False  # the ones a previous process moved to done/ are read once, at start
+
+    def take(self, rows: Sequence[Row]) -> None:
+        """Every row of one acknowledgement file; raises RowError (nothing taken) for a row it cannot use."""
+        found: dict[str, Ack] = {}
+        for row in rows:
+            name, status = row.get("file"), row.get("status").lower()
+            if not name:
+                raise RowError(row, "file is empty")
+            if status in _ACCEPTED:
+                found[name] = Ack(AckState.ACCEPTED, name)
+            elif status in _REFUSED:
+                text = " ".join(row.get("message").split()) or "the acknowledgement gives no reason"
+                found[name] = Ack(AckState.REFUSED, name, text[:2000])
+            else:
+                raise RowError(row, f"status {status!r} is neither accepted nor refused")
+        self.answers.update(found)
+
+    def answer(self, name: str) -> Ack:
+        return self.answers.get(name) or Ack(
+            AckState.PENDING, name, f"no acknowledgement file names {name} yet"
+        )
