@@ -205,3 +205,19 @@ async def test_with_acknowledgement_files_an_archived_order_is_never_written_aga
         finally:
             await fresh.aclose()
     assert outbound(sandbox, "pending") == []  # nothing written a second time
+
+
+async def test_an_acknowledgement_file_with_a_row_it_cannot_read_is_used_for_nothing(
+    runner: Runner, sandbox: MerretSandbox | FilesSandbox
+) -> None:
+    if not sandbox.ack_files:
+        pytest.skip("only the file rule reads acknowledgement files")
+    merret = isinstance(sandbox, MerretSandbox)
+    header = "FILE,STATUS,MESSAGE" if merret else "file,status,message"
+    bad = Path(sandbox.root) / "inbound" / "pending" / "ACK_20991231T235959.csv"
+    bad.write_text(f"{header}\nSO_000000207.csv,accepted,\nSO_000000208.csv,maybe,\n", encoding="utf-8")
+    ack = await runner.erp.sales_order_ack("000000207")
+    assert ack.state == AckState.PENDING  # the good row in a bad file is not taken either
+    assert inbound(sandbox, "error") == [bad.name, f"{bad.name}.error.txt"]
+    [rejection] = runner.erp.take_rejections()
+    assert rejection.key == bad.name and "'maybe' is neither accepted nor refused" in rejection.message
