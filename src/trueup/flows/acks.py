@@ -48,8 +48,9 @@ def settle(record: Settling, ack: Ack, now: datetime, policy: AckPolicy) -> Outc
     if ack.state == AckState.REFUSED:
         problem = Problem.of(
             Reason.ERP_REJECTED,
-            f"{record.what}: the {record.erp} batch refused file {ack.ref}: {ack.text}. Once fixed, delete "
-            f"the file from the ERP's error folder so that trueup sends it again.",
+            f"{record.what}: the {record.erp} batch refused file {ack.ref}: {ack.text}. Once fixed, retry: "
+            "trueup writes the file again (where the ERP keeps refused files in an error folder, delete "
+            "it there first).",
             field="file",
             impact_minor=record.impact_minor,
             currency=record.currency,

@@ -57,6 +57,10 @@ async def runner(
                 os.environ.pop(name, None)
 
 
+# Cases about acknowledgement files only.
+FILE_RULE = pytest.mark.parametrize("sandbox", ["merret/file", "files/file"], indirect=True)
+
+
 def outbound(sandbox: MerretSandbox | FilesSandbox, folder: str) -> list[str]:
     return sorted(p.name for p in (Path(sandbox.root) / "outbound" / folder).iterdir())
 
@@ -188,11 +192,10 @@ async def test_a_credit_note_file_is_acknowledged_by_the_same_rule(
     assert sandbox.credit_note_counts() == {"CM-101": 1}
 
 
+@FILE_RULE
 async def test_with_acknowledgement_files_an_archived_order_is_never_written_again(
     runner: Runner, sandbox: MerretSandbox | FilesSandbox
 ) -> None:
-    if not sandbox.ack_files:
-        pytest.skip("the moved rule keeps the file in done/, which the other tests cover")
     assert await runner.erp.post_sales_order(sales_order()) == "SO_000000101.csv"
     assert sandbox.sales_order_counts() == {"000000101": 1}  # the batch imports and archives it
     assert outbound(sandbox, "pending") == outbound(sandbox, "done") == []
@@ -207,11 +210,10 @@ async def test_with_acknowledgement_files_an_archived_order_is_never_written_aga
     assert outbound(sandbox, "pending") == []  # nothing written a second time
 
 
+@FILE_RULE
 async def test_an_acknowledgement_file_with_a_row_it_cannot_read_is_used_for_nothing(
     runner: Runner, sandbox: MerretSandbox | FilesSandbox
 ) -> None:
-    if not sandbox.ack_files:
-        pytest.skip("only the file rule reads acknowledgement files")
     merret = isinstance(sandbox, MerretSandbox)
     header = "FILE,STATUS,MESSAGE" if merret else "file,status,message"
     bad = Path(sandbox.root) / "inbound" / "pending" / "ACK_20991231T235959.csv"
