@@ -72,6 +72,9 @@ class LimitsConfig(Section):
     postcode: int = Field(10, ge=5)
     phone: int = Field(20, ge=5)
     email: int = Field(100, ge=20)
+    order_id: int = Field(30, ge=6)  # identifiers (order id, SKU) over their limit park the order
+    sku: int = Field(64, ge=6)
+    description: int = Field(120, ge=10)  # descriptive text is trimmed to fit, with a note
 
     def to_limits(self) -> FieldLimits:
         return FieldLimits(**self.model_dump())
@@ -90,6 +93,10 @@ class ErpConfig(Section):
     currencies: tuple[str, ...] = ("GBP", "EUR", "USD")
     street_lines: StreetLines = "keep_if_fit"
     limits: LimitsConfig = LimitsConfig()
+    # Batch ERPs (merret, files) acknowledge a file later: how often trueup looks, and how long it waits
+    # before the order becomes an `erp_not_acknowledged` exception.
+    ack_check_seconds: float = Field(60, gt=0)
+    ack_timeout_minutes: float = Field(240, gt=0)
     # Each ERP kind's own options, validated by its connector (`Options` in trueup.connectors.<kind>).
     stokly: dict[str, Any] = {}
     prima: dict[str, Any] = {}
@@ -284,6 +291,9 @@ token_env = "TRUEUP_ERP_TOKEN"
 concurrency = 32         # requests in flight to the ERP
 currencies = ["GBP", "EUR"]
 street_lines = "keep_if_fit"   # or "rejoin": always join the street lines and re-wrap them to fill each line
+# Batch ERPs (merret, files) only: an order file is posted once the ERP's batch takes it.
+ack_check_seconds = 60       # how often a written file's fate is checked
+ack_timeout_minutes = 240    # not taken nor refused by then: an erp_not_acknowledged exception
 
 [erp.limits]             # what the ERP's fields can hold; orders are checked before posting
 address_line = 35

@@ -84,6 +84,8 @@ async def run_demo(
                 "posted": posted,
                 "parked": counts.get(Status.PARKED, 0),
                 "waiting": counts.get(Status.WAITING, 0),
+                # written for a batch ERP and not yet taken or refused by its batch: not posted
+                "awaiting_ack": counts.get(Status.SENT, 0),
                 "payments_captured_later": captured,
             },
             "erp_sales_orders": sum(erp_counts.values()),

@@ -23,6 +23,7 @@ from trueup.connectors.magento.auth import magento_auth
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
 from trueup.errors import Fatal
+from trueup.flows.acks import AckPolicy
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import OrderFlow, OrderRules
 from trueup.model.items import FieldLimits
@@ -150,6 +151,10 @@ async def open_deployment(
             overlap=timedelta(seconds=config.storefront.overlap_seconds),
             start_from=since or flow_cfg.start_from,
             require_start_from=not config.storefront.is_sandbox(),
+            ack_policy=AckPolicy(
+                check_every=timedelta(seconds=config.erp.ack_check_seconds),
+                timeout=timedelta(minutes=config.erp.ack_timeout_minutes),
+            ),
         )
         policy = RetryPolicy(runtime.retry_base_seconds, runtime.retry_max_seconds, runtime.max_attempts)
         engine = Engine(

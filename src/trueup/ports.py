@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
 
 from trueup.model.erp import (
     CreditNote,
@@ -57,6 +58,32 @@ class OrderSink(Protocol):
     async def post_sales_order(self, order: ErpSalesOrder) -> str: ...
 
     async def find_sales_order(self, external_id: str) -> str | None: ...
+
+
+class AckState(StrEnum):
+    ACCEPTED = "accepted"  # the ERP took the record: it is posted
+    REFUSED = "refused"  # the ERP's batch refused it, with its own error text
+    PENDING = "pending"  # not answered yet
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """What a batch ERP has made of a record trueup handed it. `ref` is the ERP-side reference (the file
+    name); `text` is the ERP's error text when refused, or a note on why it is still pending."""
+
+    state: AckState
+    ref: str
+    text: str = ""
+
+
+@runtime_checkable
+class Acknowledgements(Protocol):
+    """An ERP that takes records in batches (files), so a post only hands a record over: whether the ERP
+    took it is asked afterwards. ERPs that answer on the spot (REST, Stokly, Prima) do not offer this."""
+
+    async def sales_order_ack(self, external_id: str) -> Ack: ...
+
+    async def credit_note_ack(self, external_id: str) -> Ack: ...
 
 
 class CatalogSource(Protocol):

@@ -37,16 +37,21 @@ def test_the_fast_head_check_agrees_with_alembic() -> None:
 
 
 def test_a_database_behind_the_head_is_still_migrated(db_url: str) -> None:
-    from sqlalchemy import text
+    from alembic import command
+    from alembic.config import Config
 
-    Store(db_url).close()
+    from trueup.store.db import MIGRATIONS, head_revision
+
     store = Store(db_url)
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
     with store.engine.begin() as conn:
-        conn.execute(text("ALTER TABLE work DROP COLUMN system"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-1")  # undo the newest migration: the database is one behind
     store.close()
     store = Store(db_url)
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     store.close()
-    assert diff == []
+    assert diff == [] and version == head_revision()

@@ -42,21 +42,26 @@ def sync_orders(
 ) -> None:
     """Post paid storefront orders to the ERP: observe once, post everything, then exit."""
     from trueup.deployment import open_deployment
+    from trueup.flows.orders import KIND
+    from trueup.model.work import Status
 
     cfg = load(config)
     on_event = emit_jsonl if progress == "jsonl" else None
     backfill = _moment(since) if since is not None else None
 
-    async def go() -> dict[str, int]:
+    async def go() -> tuple[dict[str, int], int]:
         async with open_deployment(cfg, on_event=on_event, since=backfill) as dep:
             totals = await dep.engine.drain(dep.order_schedule, before=[] if skip_items else [dep.items])
-            return dict(totals)
+            return dict(totals), dep.store.counts(KIND).get(Status.SENT, 0)
 
     try:
-        totals = run_async(go())
+        totals, awaiting = run_async(go())
     except Fatal as exc:
         fail(str(exc))
     console.print(f"orders: {totals}")
+    if awaiting:
+        # Written for a batch ERP that has not taken or refused them yet: not posted, asked again next pass.
+        console.print(f"orders awaiting the ERP's acknowledgement: {awaiting}")
 
 
 @sync_app.command("items")

@@ -19,13 +19,15 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from trueup.errors import Fatal, Retriable, Skippable
+from trueup.flows.acks import AckPolicy, Settling, acknowledge, sent
 from trueup.model.exceptions import REASONS, Reason, Side, owner_of
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.money import to_minor
 from trueup.model.orders import ErpOrderLine, ErpSalesOrder, Order, PaymentState
-from trueup.model.work import Done, Job, NewWork, Outcome, Park, Problem, Retry, Skip, Wait
-from trueup.ports import Clock, ItemMap, OrderSink, OrderSource, SourceOrder
+from trueup.model.work import Done, Job, NewWork, Outcome, Park, Problem, Retry, Sent, Skip, Wait
+from trueup.ports import Acknowledgements, Clock, ItemMap, OrderSink, OrderSource, SourceOrder
 from trueup.rules.address import fit_address
+from trueup.rules.fields import identifier_problem, quantity_problem, trim_text
 from trueup.rules.lines import BookedLine, booked_lines
 from trueup.rules.tax import check_tax
 
@@ -49,6 +51,7 @@ class OrderRules:
 @dataclass(frozen=True, slots=True)
 class Post:
     order: ErpSalesOrder
+    notes: tuple[str, ...] = ()  # what was adjusted to fit the ERP (descriptive text trimmed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,8 @@ Plan = Post | Hold | Reject | Drop
 # When an order has several problems, the first in this order is the one it is filed under.
 _PRIORITY = [
     Reason.MALFORMED_RECORD,
+    Reason.INVALID_IDENTIFIER,
+    Reason.INVALID_QUANTITY,
     Reason.CURRENCY_MISMATCH,
     Reason.UNKNOWN_SKU,
     Reason.INACTIVE_SKU,
@@ -111,6 +116,14 @@ def plan_order(
         return Drop(_problem(order, Reason.ORDER_CANCELLED, f"cancelled in the storefront ({order.status})"))
 
     problems: list[Problem] = []
+    notes: list[str] = []
+    # Identifiers are parked, never cut: a cut key names another record. An empty e-mail is allowed.
+    for value, limit, label, where in (
+        (order.order_id, rules.limits.order_id, "order id", "order_id"),
+        (order.customer.email or "-", rules.limits.email, "customer e-mail", "customer.email"),
+    ):
+        if why := identifier_problem(value, limit):
+            problems.append(_problem(order, Reason.INVALID_IDENTIFIER, f"{label} {why}", where))
     if order.currency not in rules.currencies:
         problems.append(
             _problem(
@@ -124,6 +137,15 @@ def plan_order(
     erp_lines: list[ErpOrderLine] = []
     for line in booked if booked is not None else booked_lines(order):
         sku = erp_sku(line.sku, rules)
+        where = line.field.removesuffix(".sku")
+        if why := quantity_problem(line.qty):
+            problems.append(_problem(order, Reason.INVALID_QUANTITY, f"{where}.qty: {why}", f"{where}.qty"))
+        if len(sku) > rules.limits.sku:
+            why = f"is {len(sku)} characters long; the ERP's field holds {rules.limits.sku}"
+            problems.append(
+                _problem(order, Reason.INVALID_IDENTIFIER, f"SKU {sku[:40]!r}... {why}", line.field)
+            )
+            continue
         item = items.get(sku)
         if item is None:
             problems.append(
@@ -146,12 +168,15 @@ def plan_order(
             )
             continue
         taxable = line.net - line.discount
+        description, trimmed = trim_text(line.name, rules.limits.description)
+        if trimmed:
+            notes.append(f"{line.field.removesuffix('.sku')}.name {trimmed}")
         erp_lines.append(
             ErpOrderLine(
                 line_no=len(erp_lines) + 1,
                 sku=sku,
                 erp_item_id=item.erp_item_id,
-                description=line.name,
+                description=description,
                 qty=line.qty,
                 unit_price=(line.net / line.qty).quantize(Decimal("0.0001")) if line.qty else line.net,
                 net=line.net,
@@ -231,7 +256,8 @@ def plan_order(
             payment_method=order.payment.method,
             payment_reference=order.payment.reference,
             tax_mode=rules.tax_mode,
-        )
+        ),
+        tuple(notes),
     )
 
 
@@ -272,6 +298,7 @@ class OrderFlow:
         overlap: timedelta = timedelta(minutes=10),
         start_from: datetime | None = None,
         require_start_from: bool = False,
+        ack_policy: AckPolicy = AckPolicy(),
     ) -> None:
         self.source = source
         self.sink = sink
@@ -284,6 +311,9 @@ class OrderFlow:
         # orders before trueup). A real store must name it, or the first pass would post its whole history.
         self.start_from = start_from
         self.require_start_from = require_start_from
+        self.ack_policy = ack_policy
+        # A batch ERP (files) only takes an order when its batch runs: posting it makes it `sent`.
+        self.acks = sink if isinstance(sink, Acknowledgements) else None
         # Orders just observed, by key@version, so that a worker in this process need not parse back what
         # it has just stored. Bounded: the engine keeps observation only a little ahead of posting.
         self._fresh: OrderedDict[str, Order] = OrderedDict()
@@ -326,16 +356,26 @@ class OrderFlow:
                     f"Order {job.key}: stored payload unreadable ({exc.error_count()} errors).",
                 )
                 outcomes.append(Park(job, problem))
+        # A sent order is settled by the ERP's answer, not planned again: it is already in the ERP's hands.
+        settling = [(job, order) for job, order in orders if job.sent_at is not None and self.acks]
+        orders = [(job, order) for job, order in orders if job.sent_at is None or not self.acks]
         booked = [booked_lines(order) for _, order in orders]
         skus = {erp_sku(line.sku, self.rules) for lines in booked for line in lines}
         items = await self.item_map.items_for(skus)
         applied = await asyncio.gather(
+            *(self._acknowledge(job, order) for job, order in settling),
             *(
                 self._apply(job, plan_order(order, items, self.rules, lines))
                 for (job, order), lines in zip(orders, booked, strict=True)
-            )
+            ),
         )
         return outcomes + list(applied)
+
+    async def _acknowledge(self, job: Job, order: Order) -> Outcome:
+        assert self.acks is not None
+        what = Settling(job, f"Order {job.key}", LINK_KIND, self.source.name, self.sink.name,
+                        to_minor(order.grand_total), order.currency)  # fmt: skip
+        return await acknowledge(what, self.acks.sales_order_ack(order.order_id), self.clock, self.ack_policy)
 
     async def _apply(self, job: Job, plan: Plan) -> Outcome:
         match plan:
@@ -345,8 +385,11 @@ class OrderFlow:
                 return Wait(job, self._at_fault(problem), self.clock.now() + self.payment_recheck)
             case Drop(problem):
                 return Skip(job, self._at_fault(problem))
-            case Post(erp_order):
-                return await self._post(job, erp_order)
+            case Post(erp_order, notes):
+                outcome = await self._post(job, erp_order)
+                if notes and isinstance(outcome, Done | Sent):
+                    return replace(outcome, note=f"Order {job.key}: " + "; ".join(notes) + ".")
+                return outcome
         raise AssertionError(plan)
 
     def _at_fault(self, problem: Problem) -> Problem:
@@ -374,4 +417,6 @@ class OrderFlow:
                 erp_order.currency,
             )
             return Park(job, self._at_fault(problem))
+        if self.acks is not None:
+            return sent(job, ref, self.clock.now(), self.ack_policy)
         return Done(job, ref, LINK_KIND, storefront=self.source.name, erp=self.sink.name)

@@ -40,6 +40,9 @@ class Reason(StrEnum):
     ERP_UNAVAILABLE = "erp_unavailable"
     MALFORMED_RECORD = "malformed_record"
     UNREPRESENTABLE_TEXT = "unrepresentable_text"
+    ERP_NOT_ACKNOWLEDGED = "erp_not_acknowledged"
+    INVALID_QUANTITY = "invalid_quantity"
+    INVALID_IDENTIFIER = "invalid_identifier"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,35 @@ REASONS: dict[Reason, ReasonInfo] = {
         "would garble the parcel label.",
         "Correct the field in the storefront order to Latin characters (check the spelling with the "
         "customer), then retry.",
+    ),
+    Reason.ERP_NOT_ACKNOWLEDGED: ReasonInfo(
+        Owner.WAREHOUSE,
+        "ERP never took the file",
+        "trueup wrote the record as a file for a batch ERP (Merret, a files ERP), and the ERP's batch "
+        "neither took it (done/ or an acknowledgement) nor refused it (error/) within [erp] "
+        "ack_timeout_minutes. The order is not in the ERP yet. Owned by the warehouse team because "
+        "operations runs the ERP's batch jobs.",
+        "Check that the ERP's import batch is running and reading the outbound folder; once it has "
+        "taken the file (or after deleting a file it will never take), retry the exception: trueup "
+        "checks again and re-sends only a file that is nowhere.",
+        Side.ERP,
+    ),
+    Reason.INVALID_QUANTITY: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Quantity the ERP cannot book",
+        "An order line's quantity is zero, negative, or a fraction on a whole-unit item; every ERP "
+        "refuses such a line, so the order is stopped before it is sent.",
+        "Correct the order in the storefront (or cancel and re-create it) with whole positive "
+        "quantities, then retry the exception.",
+    ),
+    Reason.INVALID_IDENTIFIER: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Identifier empty or too long for the ERP",
+        "An identifier the ERP keys on (the order id, a SKU, the customer e-mail) is empty or longer "
+        "than the ERP's field. Descriptive text (a line's name) is trimmed with a note instead; an "
+        "identifier cannot be cut without pointing at something else.",
+        "Correct the identifier at its source (the storefront order or product), or raise the limit in "
+        "[erp.limits] if the ERP's field is really longer, then retry the exception.",
     ),
 }
 

@@ -33,4 +33,7 @@ class FieldLimits:
     postcode: int = 10
     phone: int = 20
     email: int = 100
+    order_id: int = 30  # an identifier: too long parks the order
+    sku: int = 64  # an identifier: too long parks the order
+    description: int = 120  # descriptive: trimmed, with a note
     street_lines: StreetLines = "keep_if_fit"

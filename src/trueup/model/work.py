@@ -17,13 +17,14 @@ class Status(StrEnum):
     DOING = "doing"
     RETRYING = "retrying"
     WAITING = "waiting"  # a precondition outside trueup (payment capture) is not met yet
+    SENT = "sent"  # handed to a batch ERP (a file written); posted only once the ERP acknowledges it
     DONE = "done"
     PARKED = "parked"  # an exception: needs a person
     RESOLVED = "resolved"  # a person fixed it outside trueup
     IGNORED = "ignored"
 
 
-ACTIVE = (Status.TODO, Status.DOING, Status.RETRYING, Status.WAITING)
+ACTIVE = (Status.TODO, Status.DOING, Status.RETRYING, Status.WAITING, Status.SENT)
 # A row in one of these blocks later rows with the same lock (per-lock FIFO).
 BLOCKING = (*ACTIVE, Status.PARKED)
 
@@ -57,6 +58,8 @@ class Job:
     payload: str
     attempts: int
     source_version: str
+    # When the record was handed to an ERP that acknowledges later (a file written); None until then.
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,20 @@ class Done:
     link_kind: str | None = None
     storefront: str = ""
     erp: str = ""
+    note: str = ""  # what was adjusted to fit the ERP (text trimmed), kept in the ledger's detail
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """Handed to the ERP, which answers later (a batch ERP takes the file, or refuses it). Recorded as
+    `sent` with `ref`; the job comes back at `at` to ask for the acknowledgement. No link is written yet:
+    the record is posted only when the ERP accepts it."""
+
+    job: Job
+    ref: str
+    sent_at: datetime
+    at: datetime
+    note: str = ""  # as on Done: kept until the ERP settles it, then carried onto the done row
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +147,7 @@ class Skip:
     problem: Problem
 
 
-Outcome = Done | Retry | Wait | Park | Skip
+Outcome = Done | Sent | Retry | Wait | Park | Skip
 
 
 @dataclass(frozen=True, slots=True)

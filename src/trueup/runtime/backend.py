@@ -43,6 +43,10 @@ class JobBackend(Protocol):
 
     async def outstanding(self, lane: str) -> int: ...
 
+    async def recheck_sent(self, lane: str, now: datetime) -> int:
+        """Make every row awaiting an ERP acknowledgement due now; returns how many."""
+        ...
+
     async def cursor(self, flow: str, source: str) -> str | None: ...
 
 
@@ -87,6 +91,9 @@ class EmbeddedBackend:
 
     async def outstanding(self, lane: str) -> int:
         return await self.call(self.store.outstanding, lane)
+
+    async def recheck_sent(self, lane: str, now: datetime) -> int:
+        return await self.call(self.store.recheck_sent, lane, now)
 
     async def cursor(self, flow: str, source: str) -> str | None:
         return await self.call(self.store.cursor, flow, source)

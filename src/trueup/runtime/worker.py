@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from trueup.errors import Fatal
-from trueup.model.work import Done, Job, Outcome, Park, Retry, Skip, Wait
+from trueup.model.work import Done, Job, Outcome, Park, Retry, Sent, Skip, Wait
 from trueup.ports import Clock
 from trueup.runtime.backend import JobBackend
 from trueup.runtime.retry import RetryPolicy
@@ -60,9 +60,12 @@ class LaneWorker:
 
     async def run(self, stop: asyncio.Event, *, drain_after: asyncio.Event | None = None) -> None:
         """Work until `stop` is set; with `drain_after`, also return once that is set and nothing is left
-        to do (rows waiting on payment do not count)."""
+        to do (rows waiting on payment do not count). Before returning, a drain asks once about every row
+        awaiting an ERP acknowledgement (`sent`), then leaves those still unanswered for the next pass:
+        a batch ERP answers on its own schedule, and a pass must end."""
         lane = self.handler.lane
         tasks: set[asyncio.Task[None]] = set()
+        acks_checked = False
         self.running = True
         try:
             while not stop.is_set():
@@ -81,7 +84,10 @@ class LaneWorker:
                     and drain_after.is_set()
                     and await self.backend.outstanding(lane) == 0
                 ):
-                    return
+                    if acks_checked or not await self.backend.recheck_sent(lane, self.clock.now()):
+                        return
+                    acks_checked = True
+                    continue
                 due = await self.backend.next_due(lane, waiting=drain_after is None)
                 timeout = IDLE_POLL_SECONDS
                 if due is not None:
@@ -141,4 +147,7 @@ class LaneWorker:
 
 
 def _label(outcome: Outcome) -> str:
-    return {Done: "done", Retry: "retrying", Wait: "waiting", Park: "parked", Skip: "skipped"}[type(outcome)]
+    if isinstance(outcome, Sent) and outcome.job.sent_at is not None:
+        return "awaiting_ack"  # asked again, and the ERP has not answered yet
+    labels = {Done: "done", Sent: "sent", Retry: "retrying", Wait: "waiting", Park: "parked", Skip: "skipped"}
+    return labels[type(outcome)]

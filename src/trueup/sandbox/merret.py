@@ -59,6 +59,7 @@ _FIELDS = {
         "qty",
     ),
     "ledger": ("document_type", "document_id", "order_id", "posted_on", "currency", "net", "tax", "gross"),
+    "ack": ("file", "status", "message"),
 }
 
 # Merret's column names, as documented in docs/connectors/merret.md (the files ERP uses the field names).
@@ -108,7 +109,7 @@ class _ErpSftp(asyncssh.SFTPServer):
         self.erp = erp
 
     async def scandir(self, path: bytes) -> AsyncIterator[asyncssh.SFTPName]:
-        if os.fsdecode(self.map_path(path)).rstrip("/") == str(self.erp.poll_folder):
+        if os.fsdecode(self.map_path(path)).rstrip("/") in self.erp.poll_folders:
             self.erp.run_batch()
         async for name in super().scandir(path):
             yield name
@@ -253,6 +254,13 @@ class _FileErp:
             for folder in ("pending", "done", "error"):
                 (self.root / side / folder).mkdir(parents=True)
         self.poll_folder = (self.root / "inbound" / "pending").absolute()
+        # trueup lists inbound/pending to read the ERP's files and outbound/pending to learn what the batch
+        # made of its own: either listing runs the batch first, as a folder watch would.
+        self.poll_folders = {str(self.poll_folder), str((self.root / "outbound" / "pending").absolute())}
+        self.batch_paused = False  # the ERP's batch job is down: files wait in outbound/pending
+        # The ERP acknowledges by file (profile acknowledgement = "file"): its batch archives each file it
+        # read (it leaves outbound/) and lists what it made of it in an ACK_ file in inbound/pending.
+        self.ack_files = False
         self.items: dict[str, dict[str, Any]] = {}  # by SKU
         self.stock: dict[tuple[str, str], tuple[int, int, int]] = {}
         self.price_list: dict[tuple[str, str], str] = {}
@@ -454,21 +462,31 @@ class _FileErp:
 
     def run_batch(self) -> None:
         """Import every file in outbound/pending, oldest name first."""
+        if self.batch_paused:
+            return
         with self._lock:
             pending = self.root / "outbound" / "pending"
             files = [p for p in pending.iterdir() if p.is_file() and not p.name.startswith(".")]
+            answers: list[dict[str, str]] = []
             # The order interface runs before the credit interface, as a credit needs its order.
             for path in sorted(files, key=lambda p: (not p.name.startswith("SO_"), p.name)):
                 try:
                     problem = self._import(path)
                 except (ValueError, KeyError, csv.Error, ArithmeticError) as exc:
                     problem = f"unreadable: {exc!r}"
+                if self.ack_files:
+                    path.unlink()
+                    status = "refused" if problem else "accepted"
+                    answers.append({"file": path.name, "status": status, "message": problem})
+                    continue
                 folder = "error" if problem else "done"
                 os.replace(path, self.root / "outbound" / folder / path.name)
                 if problem:
                     (self.root / "outbound" / "error" / f"{path.name}.error.txt").write_text(
                         f"{problem}\n", encoding="utf-8"
                     )
+            if answers:
+                self._write("inbound/pending", self._inbound_name("ACK"), "ack", answers)
 
     def _import(self, path: Path) -> str:
         """Import one file; the reason it was refused, or ''."""
@@ -476,12 +494,20 @@ class _FileErp:
         if not rows:
             return "the file has no lines"
         known = {i["item_id"]: i for i in self.items.values()}
+        key = "order_id" if path.name.startswith("SO_") else "credit_note_id"
         for number, row in enumerate(rows, start=2):
+            if not row.get(key, "").strip():
+                return f"row {number}: {self.column(key)} is required"
+            for field, value in row.items():
+                if len(value) > _TEXT_LIMIT:
+                    column = self.column(field)
+                    return f"row {number}: {column} is {len(value)} characters; it holds {_TEXT_LIMIT}"
             item = known.get(row.get("item_id", ""))
             if item is None:
                 return f"row {number}: {self.column('item_id')} {row.get('item_id')!r} is not a known item"
-            if int(Decimal(row["qty"])) <= 0:
-                return f"row {number}: quantity must be positive"
+            qty = Decimal(row["qty"])
+            if qty <= 0 or qty != qty.to_integral_value():
+                return f"row {number}: {self.column('qty')} {row['qty']} must be a positive whole number"
         if path.name.startswith("SO_"):
             return self._import_order(rows)
         if path.name.startswith("CN_"):
@@ -519,7 +545,8 @@ class _FileErp:
     # --- life cycle ----------------------------------------------------------------------------------
 
     def _cleanup(self) -> None:
-        _WATCHED.pop(str(self.poll_folder), None)
+        for folder in self.poll_folders:
+            _WATCHED.pop(folder, None)
         shutil.rmtree(self.home, ignore_errors=True)
 
 
@@ -528,8 +555,12 @@ def item_active_all(rows: Sequence[Mapping[str, str]], items: Mapping[str, Mappi
     return all(by_id[r["item_id"]]["active"] for r in rows)
 
 
+# The ERP's text columns hold this many characters (trueup trims descriptions well inside it).
+_TEXT_LIMIT = 255
+
 _ALL_OUTBOUND_FIELDS = (
     "order_id",
+    "description",
     "credit_note_id",
     "currency",
     "item_id",
@@ -582,6 +613,7 @@ class MerretSandbox(_FileErp):
                 "username": self.username,
                 "root": "",
                 "known_hosts": str(self.known_hosts),
+                **({"acknowledgement": "file"} if self.ack_files else {}),
             },
         }
 
@@ -595,13 +627,17 @@ class FilesSandbox(_FileErp):
     kind = "files"
 
     def start(self) -> None:
-        _watch(self.poll_folder, self.run_batch)
+        for folder in self.poll_folders:
+            _watch(Path(folder), self.run_batch)
 
     def stop(self) -> None:
         self._cleanup()
 
     def erp_config(self) -> dict[str, Any]:
-        return {"kind": "files", "name": "files", "files": {"transport": "local", "root": str(self.root)}}
+        options: dict[str, Any] = {"transport": "local", "root": str(self.root)}
+        if self.ack_files:
+            options["acknowledgement"] = "file"
+        return {"kind": "files", "name": "files", "files": options}
 
     def env(self) -> dict[str, str]:
         return {}

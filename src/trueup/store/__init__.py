@@ -89,6 +89,10 @@ class Store:
         with self.tx() as conn:
             return ledger.next_due(conn, lane, waiting=waiting)
 
+    def recheck_sent(self, lane: str, now: datetime) -> int:
+        with self.tx() as conn:
+            return ledger.recheck_sent(conn, lane, now)
+
     def outstanding(self, lane: str) -> int:
         with self.tx() as conn:
             return ledger.outstanding(conn, lane)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, literal_column, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trueup.model.exceptions import REASONS
@@ -23,6 +23,7 @@ from trueup.model.work import (
     Park,
     Problem,
     Retry,
+    Sent,
     Skip,
     Status,
     Wait,
@@ -110,7 +111,8 @@ def claim(
     """Claim up to `limit` due rows of `lane`, oldest first, skipping any whose lock has an earlier
     unfinished row. On PostgreSQL concurrent claimers skip each other's rows (SKIP LOCKED)."""
     earlier = work.alias("earlier")
-    statuses = [Status.TODO, Status.RETRYING, *([Status.WAITING] if waiting else [])]
+    # A `sent` row comes back when due, to ask the ERP whether it took the record.
+    statuses = [Status.TODO, Status.RETRYING, Status.SENT, *([Status.WAITING] if waiting else [])]
     candidates = (
         select(work.c.id)
         .where(
@@ -146,6 +148,7 @@ def claim(
             work.c.payload,
             work.c.attempts,
             work.c.source_version,
+            work.c.sent_at,
         )
     )
     jobs = [Job(*row) for row in result]
@@ -154,14 +157,36 @@ def claim(
 
 
 def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None:
-    """Write the outcome of claimed jobs. A link for a Done job is written in the same transaction."""
+    """Write the outcome of claimed jobs. A link for a Done job is written in the same transaction.
+
+    `sent_at` survives only a Sent (awaiting the ERP's acknowledgement) or a Retry (the check failed and
+    comes back); any settled outcome clears it, so a parked record that is retried is sent afresh."""
     done: list[dict[str, Any]] = []
     new_links: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     for o in outcomes:
         base = {"_id": o.job.id, "updated_at": now, "claimed_by": None, "lease_until": None}
-        if isinstance(o, Done):
-            done.append({**base, "result": o.result})
+        # While a row is with a batch ERP, `detail` holds the note made when it was sent (text trimmed to
+        # fit): a later check that finds no answer, or fails, leaves it alone, and Done carries it on.
+        checked = o.job.sent_at is not None
+        if isinstance(o, Sent):
+            row = {
+                **base,
+                "status": Status.SENT,
+                "next_at": o.at,
+                "result": o.ref,
+                "sent_at": o.sent_at,
+                "error_band": None,
+                "reason": None,
+                "owner": None,
+                "field": None,
+                "system": None,
+                "impact_minor": 0,
+                "currency": None,
+            }
+            others.append(row if checked and not o.note else {**row, "detail": o.note or None})
+        elif isinstance(o, Done):
+            done.append({**base, "result": o.result, "note": o.note or None})
             if o.link_kind:
                 new_links.append(
                     {
@@ -174,21 +199,22 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                     }
                 )
         elif isinstance(o, Retry):
-            others.append(
-                {
-                    **base,
-                    "status": Status.RETRYING,
-                    "next_at": o.at,
-                    "error_band": o.band,
-                    "reason": None,
-                    "owner": None,
-                    "field": None,
-                    "system": None,
-                    "detail": o.error,
-                    "impact_minor": 0,
-                    "currency": None,
-                }
-            )
+            row = {
+                **base,
+                "status": Status.RETRYING,
+                "next_at": o.at,
+                "error_band": o.band,
+                "reason": None,
+                "owner": None,
+                "field": None,
+                "system": None,
+                "impact_minor": 0,
+                "currency": None,
+                "sent_at": o.job.sent_at,
+            }
+            # the error of a failed acknowledgement check is in the event stream, and in the exception's
+            # text if the retries run out; the row keeps its note
+            others.append(row if checked else {**row, "detail": o.error})
         else:
             status = {Wait: Status.WAITING, Park: Status.PARKED, Skip: Status.IGNORED}[type(o)]
             p = o.problem
@@ -205,6 +231,8 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                     "detail": p.message,
                     "impact_minor": p.impact_minor,
                     "currency": p.currency,
+                    "result": None,
+                    "sent_at": None,
                 }
             )
     if done:
@@ -214,18 +242,26 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
             .values(
                 status=Status.DONE,
                 result=bindparam("result"),
+                sent_at=None,
                 reason=None,
                 owner=None,
                 field=None,
                 system=None,
-                detail=None,
+                # a note made when the record was sent to a batch ERP stays with it once the ERP takes it
+                detail=func.coalesce(
+                    bindparam("note"), case((work.c.sent_at.is_not(None), work.c.detail), else_=None)
+                ),
                 error_band=None,
                 impact_minor=0,
             ),
             done,
         )
-    if others:
-        conn.execute(update(work).where(work.c.id == bindparam("_id")), others)
+    # executemany needs one set of keys per statement: a retry leaves `result` as it was.
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in others:
+        by_keys.setdefault(tuple(sorted(row)), []).append(row)
+    for rows in by_keys.values():
+        conn.execute(update(work).where(work.c.id == bindparam("_id")), rows)
     if new_links:
         conn.execute(
             _insert(conn, links).on_conflict_do_nothing(
@@ -277,20 +313,45 @@ def sweep(conn: Connection, now: datetime, dead_after: timedelta) -> int:
     return int(result.rowcount or 0)
 
 
+def recheck_sent(conn: Connection, lane: str, now: datetime) -> int:
+    """Make every `sent` row of `lane` due now, so that one pass asks the ERP about each of them."""
+    result = conn.execute(
+        update(work)
+        .where(work.c.lane == lane, work.c.status == Status.SENT, work.c.next_at > now)
+        .values(next_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
+def _stuck() -> Any:
+    """The row is queued behind one that waits outside trueup (payment, an ERP's acknowledgement, a
+    person): it cannot move before that one does, so it is neither due nor outstanding. Counting it would
+    keep a --once pass from ending, and a worker would wake for it over and over."""
+    earlier = work.alias("earlier")
+    return exists().where(
+        earlier.c.lock == work.c.lock,
+        earlier.c.id < work.c.id,
+        earlier.c.status.in_([Status.WAITING, Status.SENT, Status.PARKED]),
+    )
+
+
 def next_due(conn: Connection, lane: str, *, waiting: bool) -> datetime | None:
-    statuses = [Status.TODO, Status.RETRYING, *([Status.WAITING] if waiting else [])]
+    statuses = [Status.TODO, Status.RETRYING, *([Status.WAITING, Status.SENT] if waiting else [])]
     value = conn.execute(
-        select(func.min(work.c.next_at)).where(work.c.lane == lane, work.c.status.in_(statuses))
+        select(func.min(work.c.next_at)).where(work.c.lane == lane, work.c.status.in_(statuses), ~_stuck())
     ).scalar()
     return value if isinstance(value, datetime) else None
 
 
 def outstanding(conn: Connection, lane: str) -> int:
-    """Rows of `lane` still to finish, not counting those waiting on something outside trueup."""
+    """Rows of `lane` still to finish, not counting those waiting on something outside trueup (payment,
+    or a batch ERP's acknowledgement)."""
     statuses = [Status.TODO, Status.DOING, Status.RETRYING]
     return int(
         conn.execute(
-            select(func.count()).select_from(work).where(work.c.lane == lane, work.c.status.in_(statuses))
+            select(func.count())
+            .select_from(work)
+            .where(work.c.lane == lane, work.c.status.in_(statuses), ~_stuck())
         ).scalar_one()
     )
 

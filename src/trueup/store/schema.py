@@ -79,6 +79,8 @@ work = Table(
     Column("impact_minor", BigInteger, nullable=False, default=0),
     Column("currency", String(3)),
     Column("result", String(128)),
+    # When the record was handed to a batch ERP (status `sent`); the acknowledgement timeout counts from it.
+    Column("sent_at", DateTime),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     UniqueConstraint("kind", "key", name="uq_work_kind_key"),

@@ -33,6 +33,7 @@ class Options(BaseModel):
     delimiter: str | None = Field(None, min_length=1, max_length=1)
     encoding: str | None = None
     columns: dict[str, str] = {}
+    acknowledgement: Literal["moved", "file"] | None = None  # None: the profile's ("moved")
     page_size: int = Field(1000, ge=1, le=100_000)
 
 
@@ -64,6 +65,7 @@ def build_profile(default: Profile, options: Options, prefix: str) -> Profile:
             columns=options.columns,
             delimiter=options.delimiter,
             encoding=options.encoding,
+            acknowledgement=options.acknowledgement,
         )
     except ValueError as exc:
         raise ConfigError(f"{prefix}.columns", options.columns, str(exc)) from None

@@ -5,7 +5,8 @@ Folders under the transport's root: `outbound/` (sales orders and credit notes t
 writes), each with `pending/`, `done/` and `error/`.
 
 - Outbound files are named by the storefront id (`SO_<order id>.csv`), so posting is idempotent without
-  the ERP's help: the name is looked up in pending, done and error before anything is written.
+  the ERP's help: the name is looked up in pending, done and error before anything is written
+  (`outbound.py`, with the ERP's acknowledgements; the shared folder plumbing is `folders.py`).
 - Item exports, stock snapshots and price lists are full positions: the newest readable file wins, and
   re-reading it is harmless. Despatch advice is a stream: each file is one page, its name the cursor.
 - Every inbound file is parsed whole before anything in it is yielded. An unusable file is moved to
@@ -16,29 +17,27 @@ writes), each with `pending/`, `done/` and `error/`.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 
+from trueup.connectors.files.folders import DONE, INBOUND, PENDING, RejectedFile, RejectedRow
 from trueup.connectors.files.identifiers import barcode_problem, is_pid, pid_problem
-from trueup.connectors.files.profile import MalformedFile, Profile, RecordKind, Row
+from trueup.connectors.files.outbound import OutboundFiles
+from trueup.connectors.files.profile import Profile, RecordKind, Row
 from trueup.connectors.files.rows import (
     RowError,
-    address_fields,
     decimal,
     integer,
     ledger_day,
     moment,
-    money,
     snapshot_time,
     text,
 )
 from trueup.connectors.files.transport import Transport
-from trueup.errors import NotReady, Rejected, Skippable
+from trueup.errors import Skippable
 from trueup.model.erp import (
-    CreditNote,
     Despatch,
     DespatchLine,
     DespatchPage,
@@ -50,42 +49,18 @@ from trueup.model.erp import (
 )
 from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem, FieldLimits
-from trueup.model.orders import ErpSalesOrder
 from trueup.model.work import InputRejection
 
 __all__ = ["FilesErp", "RejectedFile", "RejectedRow"]
 
 log = logging.getLogger("trueup.connectors.files")
 
-OUTBOUND = "outbound"
-INBOUND = "inbound"
-PENDING, DONE, ERROR = "pending", "done", "error"
-SEEN = f"{INBOUND}/.trueup-seen"
-
 _TRUE = {"1", "true", "yes", "y", "a", "active"}
 _INVOICE = {"inv", "invoice"}
 _CREDIT = {"crn", "cn", "credit", "credit_note", "creditnote"}
 
 
-@dataclass(frozen=True, slots=True)
-class RejectedFile:
-    """An inbound file moved to `inbound/error/`: nothing in it was applied."""
-
-    name: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class RejectedRow:
-    """One row left out of an otherwise good file (an item with a bad PID or barcode)."""
-
-    file: str
-    row: int
-    key: str
-    reason: str
-
-
-class FilesErp:
+class FilesErp(OutboundFiles):
     """The ERP's side of trueup, over a `Transport` and a `Profile`. Owns the transport."""
 
     def __init__(
@@ -97,18 +72,13 @@ class FilesErp:
         limits: FieldLimits | None = None,
         page_size: int = 1000,
     ) -> None:
-        self.transport = transport
-        self.profile = profile
-        self.name = name
+        super().__init__(transport, profile, name=name)
         base = limits or FieldLimits()
         # A file carries three address columns, whatever the config says.
         self.limits = replace(base, address_lines=min(base.address_lines, 3))
         self.page_size = page_size
-        self.rejected_files: list[RejectedFile] = []
-        self.rejected_rows: list[RejectedRow] = []
         self._items_by_sku: dict[str, ErpItem] = {}
         self._items_from: str | None = None
-        self._seen: set[tuple[str, str]] | None = None
         self._reported = (0, 0)
 
     def take_rejections(self) -> list[InputRejection]:
@@ -138,81 +108,6 @@ class FilesErp:
 
     async def aclose(self) -> None:
         await self.transport.aclose()
-
-    # --- inbound plumbing ------------------------------------------------------------------------------
-
-    async def _candidates(self, kind: RecordKind, *, with_done: bool) -> list[tuple[str, str]]:
-        """(folder, name) of this kind's inbound files, oldest name first; pending wins over done."""
-        found: dict[str, str] = {}
-        folders = (DONE, PENDING) if with_done else (PENDING,)
-        for folder in folders:
-            for name in await self.transport.list(f"{INBOUND}/{folder}"):
-                if self.profile.is_kind(name, kind):
-                    found[name] = folder
-        return [(found[name], name) for name in sorted(found)]
-
-    async def _load(self, folder: str, name: str, kind: RecordKind) -> tuple[list[Row], str] | None:
-        """The file's rows and checksum; None when it vanished or was unusable (then it is in error/)."""
-        data = await self.transport.read(f"{INBOUND}/{folder}/{name}")
-        if data is None:
-            return None
-        try:
-            return self.profile.load(kind, data), hashlib.sha256(data).hexdigest()
-        except MalformedFile as exc:
-            await self._reject(folder, name, str(exc))
-            return None
-
-    async def _reject(self, folder: str, name: str, reason: str) -> None:
-        """Park a whole inbound file in error/, with a note a person can act on."""
-        note = (
-            f"trueup could not use {name}: {reason}.\n"
-            "Nothing in this file was applied.\n"
-            f"Resolution: have the ERP's interface team re-send a corrected {name} into "
-            f"{INBOUND}/{PENDING}/ (a new name or the same one), then delete this file and its note.\n"
-        )
-        await self.transport.move(f"{INBOUND}/{folder}/{name}", f"{INBOUND}/{ERROR}/{name}")
-        await self.transport.write_atomic(f"{INBOUND}/{ERROR}/{name}.error.txt", note.encode())
-        self.rejected_files.append(RejectedFile(name, reason))
-        log.warning("ERP %s: moved %s to %s/%s: %s", self.name, name, INBOUND, ERROR, reason)
-
-    async def _seen_set(self) -> set[tuple[str, str]]:
-        if self._seen is None:
-            raw = (await self.transport.read(SEEN) or b"").decode()
-            self._seen = {
-                (name, checksum)
-                for line in raw.splitlines()
-                for name, _, checksum in [line.partition("\t")]
-                if checksum
-            }
-        return self._seen
-
-    async def _consume(self, folder: str, name: str, checksum: str) -> None:
-        """Done with a pending file: record (name, checksum) as applied, then move it to done/."""
-        if folder != PENDING:
-            return
-        seen = await self._seen_set()
-        if (name, checksum) not in seen:
-            seen.add((name, checksum))
-            body = "".join(f"{n}\t{c}\n" for n, c in sorted(seen))
-            await self.transport.write_atomic(SEEN, body.encode())
-        await self.transport.move(f"{INBOUND}/{PENDING}/{name}", f"{INBOUND}/{DONE}/{name}")
-
-    async def _newest(self, kind: RecordKind) -> tuple[str, str, list[Row], str] | None:
-        """The newest readable file of a full-position kind (items, stock, prices), pending or done."""
-        for folder, name in reversed(await self._candidates(kind, with_done=True)):
-            loaded = await self._load(folder, name, kind)
-            if loaded is not None:
-                return folder, name, *loaded
-        return None
-
-    async def _retire_older(self, kind: RecordKind, newest: str, checksum: str) -> None:
-        """The newest position has been taken: it and every older pending file of its kind go to done/."""
-        for folder, name in await self._candidates(kind, with_done=False):
-            if name < newest:
-                data = await self.transport.read(f"{INBOUND}/{folder}/{name}") or b""
-                await self._consume(folder, name, hashlib.sha256(data).hexdigest())
-            elif name == newest:
-                await self._consume(folder, name, checksum)
 
     # --- items -----------------------------------------------------------------------------------------
 
@@ -460,113 +355,3 @@ class FilesErp:
             tax=decimal(row, "tax"),
             gross=decimal(row, "gross"),
         )
-
-    # --- outbound: sales orders and credit notes ------------------------------------------------------
-
-    async def _existing(self, name: str, what: str) -> str | None:
-        """The ref of an outbound file already written (pending or done); Rejected if the ERP parked it."""
-        for folder in (PENDING, DONE):  # the ERP only ever moves pending -> done|error: check in that order
-            if await self.transport.exists(f"{OUTBOUND}/{folder}/{name}"):
-                return name
-        if await self.transport.exists(f"{OUTBOUND}/{ERROR}/{name}"):
-            note = await self.transport.read(f"{OUTBOUND}/{ERROR}/{name}.error.txt")
-            why = note.decode(errors="replace").strip() if note else "no reason file was left with it"
-            raise Rejected(
-                f"the ERP moved {what} file {name} to {OUTBOUND}/{ERROR}: {why}. Once it is fixed, delete "
-                f"{OUTBOUND}/{ERROR}/{name} so that trueup can send it again",
-                field="file",
-                value=name,
-            )
-        return None
-
-    async def find_sales_order(self, external_id: str) -> str | None:
-        name = self.profile.outbound_name(RecordKind.SALES_ORDER, external_id)
-        return await self._existing(name, "sales order")
-
-    async def post_sales_order(self, order: ErpSalesOrder) -> str:
-        name = self.profile.outbound_name(RecordKind.SALES_ORDER, order.external_id)
-        if (ref := await self._existing(name, "sales order")) is not None:
-            return ref
-        rows = [await self._order_row(order, i) for i in range(len(order.lines))]
-        await self.transport.write_atomic(
-            f"{OUTBOUND}/{PENDING}/{name}", self.profile.dump(RecordKind.SALES_ORDER, rows)
-        )
-        return name
-
-    async def _order_row(self, order: ErpSalesOrder, index: int) -> dict[str, str]:
-        line = order.lines[index]
-        item_id = await self._erp_item_id(line.sku, line.erp_item_id, f"lines[{index}].sku")
-        return {
-            "order_id": order.external_id,
-            "order_date": order.order_date.isoformat(timespec="seconds"),
-            "currency": order.currency,
-            "customer_email": order.customer_email,
-            "customer_name": order.customer_name,
-            **address_fields("bill", order.bill_to),
-            **address_fields("ship", order.ship_to),
-            "carrier": order.carrier,
-            "service": order.service,
-            "payment_method": order.payment_method,
-            "payment_reference": order.payment_reference,
-            "tax_mode": order.tax_mode,
-            "shipping_net": money(order.shipping_net),
-            "shipping_tax": money(order.shipping_tax),
-            "discount_total": money(order.discount_total),
-            "tax_total": money(order.tax_total),
-            "grand_total": money(order.grand_total),
-            "line_no": str(line.line_no),
-            "item_id": item_id,
-            "sku": line.sku,
-            "description": line.description,
-            "qty": f"{line.qty.normalize():f}",
-            "unit_price": str(line.unit_price),
-            "net": money(line.net),
-            "discount": money(line.discount),
-            "tax": money(line.tax),
-            "tax_rate": f"{line.tax_rate.normalize():f}",
-            "gross": money(line.gross),
-        }
-
-    async def find_credit_note(self, external_id: str) -> str | None:
-        name = self.profile.outbound_name(RecordKind.CREDIT_NOTE, external_id)
-        return await self._existing(name, "credit note")
-
-    async def post_credit_note(self, note: CreditNote) -> str:
-        name = self.profile.outbound_name(RecordKind.CREDIT_NOTE, note.external_id)
-        if (ref := await self._existing(name, "credit note")) is not None:
-            return ref
-        order_ref = await self.find_sales_order(note.order_id)
-        if order_ref is None:
-            raise NotReady(
-                f"credit note {note.external_id}: order {note.order_id} is not in ERP {self.name} yet"
-            )
-        rows = []
-        for index, line in enumerate(note.lines):
-            item_id = await self._erp_item_id(line.sku, line.erp_item_id, f"lines[{index}].sku")
-            rows.append(
-                {
-                    "credit_note_id": note.external_id,
-                    "order_id": note.order_id,
-                    "erp_order_ref": note.erp_order_ref or order_ref,
-                    "created_at": note.created_at.isoformat(timespec="seconds"),
-                    "currency": note.currency,
-                    "reason": note.reason,
-                    "shipping_net": money(note.shipping_net),
-                    "shipping_tax": money(note.shipping_tax),
-                    "adjustment": money(note.adjustment),
-                    "total": money(note.total),
-                    "line_no": str(index + 1),
-                    "item_id": item_id,
-                    "sku": line.sku,
-                    "qty": str(line.qty),
-                    "net": money(line.net),
-                    "tax": money(line.tax),
-                    "tax_rate": f"{line.tax_rate.normalize():f}",
-                    "gross": money(line.gross),
-                    "restock": "1" if line.restock else "0",
-                }
-            )
-        await self.transport.write_atomic(
-            f"{OUTBOUND}/{PENDING}/{name}", self.profile.dump(RecordKind.CREDIT_NOTE, rows)
-        )
-        return name

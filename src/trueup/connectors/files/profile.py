@@ -40,6 +40,7 @@ class RecordKind(StrEnum):
     LEDGER = "ledger"
     SALES_ORDER = "sales_order"
     CREDIT_NOTE = "credit_note"
+    ACK = "ack"  # the ERP's acknowledgement of files trueup wrote (profiles with acknowledgement="file")
 
 
 class Format(StrEnum):
@@ -131,6 +132,7 @@ FIELDS: dict[RecordKind, tuple[str, ...]] = {
         "gross",
         "restock",
     ),
+    RecordKind.ACK: ("file", "status", "message"),
 }
 
 # The fields a file must have a column for; the others may be left out.
@@ -142,6 +144,7 @@ REQUIRED: dict[RecordKind, tuple[str, ...]] = {
     RecordKind.LEDGER: FIELDS[RecordKind.LEDGER],
     RecordKind.SALES_ORDER: ("order_id", "item_id", "qty"),
     RecordKind.CREDIT_NOTE: ("credit_note_id", "order_id", "item_id", "qty"),
+    RecordKind.ACK: ("file", "status"),
 }
 
 # File name prefixes: outbound files are <prefix>_<storefront id>.<ext>; inbound ones
@@ -154,6 +157,7 @@ _PREFIXES: dict[RecordKind, str] = {
     RecordKind.LEDGER: "LEDGER",
     RecordKind.SALES_ORDER: "SO",
     RecordKind.CREDIT_NOTE: "CN",
+    RecordKind.ACK: "ACK",
 }
 
 # XML: the root element and the element of each row.
@@ -165,6 +169,7 @@ _XML_ELEMENTS: dict[RecordKind, tuple[str, str]] = {
     RecordKind.LEDGER: ("Ledger", "Document"),
     RecordKind.SALES_ORDER: ("SalesOrder", "Line"),
     RecordKind.CREDIT_NOTE: ("CreditNote", "Line"),
+    RecordKind.ACK: ("Acknowledgements", "Ack"),
 }
 
 _XML_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -193,6 +198,9 @@ class Profile:
     encoding: str = "utf-8"
     prefixes: Mapping[RecordKind, str] = field(default_factory=lambda: dict(_PREFIXES))
     tracking_separator: str = "|"
+    # How the ERP says it took or refused a file trueup wrote: "moved" (out of outbound/pending/ into
+    # done/ or error/) or "file" (an ACK_ file in inbound/ names it). docs/connectors/files.md.
+    acknowledgement: Literal["moved", "file"] = "moved"
 
     def with_overrides(
         self,
@@ -201,6 +209,7 @@ class Profile:
         columns: Mapping[str, str] | None = None,
         delimiter: str | None = None,
         encoding: str | None = None,
+        acknowledgement: Literal["moved", "file"] | None = None,
     ) -> Profile:
         """This profile with config overrides applied; raises ValueError naming an unknown field."""
         known = {f for fields in FIELDS.values() for f in fields}
@@ -218,6 +227,7 @@ class Profile:
             encoding or self.encoding,
             self.prefixes,
             self.tracking_separator,
+            acknowledgement or self.acknowledgement,
         )
         if profile.format == Format.XML:
             for key, column in profile.columns.items():

@@ -107,4 +107,7 @@ def limits_dict(limits: FieldLimits) -> dict[str, int]:
         "postcode": limits.postcode,
         "phone": limits.phone,
         "email": limits.email,
+        "order_id": limits.order_id,
+        "sku": limits.sku,
+        "description": limits.description,
     }

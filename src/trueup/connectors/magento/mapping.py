@@ -107,7 +107,7 @@ def to_order(raw: dict[str, Any], storefront: str) -> Order:
         created_at=_time(raw["created_at"]),
         updated_at=_time(raw["updated_at"]),
         customer=Customer(
-            email=str(raw["customer_email"]),
+            email=_str(raw.get("customer_email")),  # Magento sends null for some guests: never "None"
             first_name=_str(raw.get("customer_firstname")),
             last_name=_str(raw.get("customer_lastname")),
             storefront_id=_str(raw.get("customer_id")) or None,

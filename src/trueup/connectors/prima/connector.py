@@ -36,6 +36,8 @@ T = TypeVar("T")
 # Assumed error codes in `<Error Code=…>` (docs/connectors/prima.md).
 DUPLICATE = "DUPLICATE"
 UNKNOWN_ORDER = "UNKNOWN_ORDER"
+# Codes that say the request itself cannot work, whatever the record: every record would fail alike.
+SETUP_ERRORS = frozenset({"UNKNOWN_COMPANY", "COMPANY_REQUIRED", "UNKNOWN_REQUEST_TYPE", "ENCODING"})
 
 
 class _Options(BaseModel):
@@ -118,6 +120,21 @@ class PrimaErp:
         except PrimaError as exc:
             raise Fatal(f"ERP {self.name}: {exc.args[0]}; check [erp.prima] request_types") from exc
 
+    async def _lookup(self, request_type: str, **data: str) -> etree._Element:
+        """An enquiry about one record (an order by its web reference). Prima refusing it for that record's
+        data (a `VALIDATION` error: an empty or over-long reference) is about that record only, so it is
+        Skippable and parks the record; a refusal of the request itself (company, request type,
+        encoding) would refuse every record, so it is Fatal."""
+        root, element = self.client.envelope(request_type)
+        for key, value in data.items():
+            element.set(key, value)
+        try:
+            return await self.client.call(root)
+        except PrimaError as exc:
+            if exc.code in SETUP_ERRORS:
+                raise Fatal(f"ERP {self.name}: {exc.args[0]}; check [erp.prima] request_types") from exc
+            raise
+
     def _rows(self, response: etree._Element, tag: str, to: Callable[[etree._Element], T]) -> list[T]:
         try:
             return [to(row) for row in response.iterfind(tag)]
@@ -139,12 +156,12 @@ class PrimaErp:
             page += 1
 
     async def find_sales_order(self, external_id: str) -> str | None:
-        response = await self._read(self.types.order_enquiry, WebOrderRef=external_id)
+        response = await self._lookup(self.types.order_enquiry, WebOrderRef=external_id)
         numbers = self._rows(response, "Order", lambda el: attr(el, "OrderNumber"))
         return numbers[0] if numbers else None
 
     async def find_credit_note(self, external_id: str) -> str | None:
-        response = await self._read(self.types.credit_note_enquiry, CreditRef=external_id)
+        response = await self._lookup(self.types.credit_note_enquiry, CreditRef=external_id)
         numbers = self._rows(response, "CreditNote", lambda el: attr(el, "CreditNoteNumber"))
         return numbers[0] if numbers else None
 
@@ -216,6 +233,8 @@ class PrimaErp:
         except PrimaError as exc:
             if exc.code == DUPLICATE and exc.extra.get("ExistingNumber"):
                 return exc.extra["ExistingNumber"]
+            if exc.code in SETUP_ERRORS:
+                raise Fatal(f"ERP {self.name}: {exc.args[0]}; check [erp.prima]") from exc
             raise
         return self._number(response, "Order", "OrderNumber")
 
@@ -235,6 +254,8 @@ class PrimaErp:
                 raise NotReady(
                     f"credit note {note.external_id}: order {note.order_id} is not in Prima yet"
                 ) from exc
+            if exc.code in SETUP_ERRORS:
+                raise Fatal(f"ERP {self.name}: {exc.args[0]}; check [erp.prima]") from exc
             raise
         return self._number(response, "CreditNote", "CreditNoteNumber")
 

@@ -72,8 +72,20 @@ class RestErp:
             )
         raise Fatal(f"ERP {self.name} POST /sales-orders answered {resp.status}: {body!r:.300}")
 
+    def _lookup_refused(self, what: str, status: int, body: object) -> Rejected | None:
+        """A 400/422 to a look-up by one record's id is about that id (empty, malformed): park that
+        record, never stop the flow for every other one."""
+        if status not in (400, 422):
+            return None
+        detail = body if isinstance(body, dict) else {}
+        field = str(detail.get("field") or "external_id")
+        message = detail.get("message") or detail.get("error") or f"HTTP {status}"
+        return Rejected(f"the ERP refused the {what}: {message} (field {field})", field=field)
+
     async def find_sales_order(self, external_id: str) -> str | None:
         resp = await self.http.request("GET", "/sales-orders", params={"external_id": external_id})
+        if refused := self._lookup_refused(f"look-up of sales order {external_id!r}", resp.status, resp.body):
+            raise refused
         if resp.status != 200 or not isinstance(resp.body, dict):
             raise Unavailable(f"ERP {self.name} lookup of {external_id} answered {resp.status}")
         found = resp.body.get("sales_orders") or []
@@ -148,6 +160,8 @@ class RestErp:
 
     async def find_credit_note(self, external_id: str) -> str | None:
         resp = await self.http.request("GET", "/credit-notes", params={"external_id": external_id})
+        if refused := self._lookup_refused(f"look-up of credit note {external_id!r}", resp.status, resp.body):
+            raise refused
         if resp.status != 200 or not isinstance(resp.body, dict):
             raise Unavailable(f"ERP {self.name} credit note lookup answered {resp.status}")
         found = resp.body.get("credit_notes") or []
