@@ -97,3 +97,17 @@ def test_a_crash_or_a_failed_check_keeps_sent_at_and_a_settled_outcome_clears_it
     store.record([Park(retried, problem)], clock.now())
     assert row(store, "A")["sent_at"] is None  # a retry of the exception posts afresh
     assert checking.key == "A"
+
+
+def test_one_batch_of_mixed_outcomes_keeps_every_row_s_own_columns(store: Store, clock: FakeClock) -> None:
+    """A checked row's retry carries no message and a parked row does: recorded in one batch, the parked
+    row must still get its message (one executemany takes its columns from its first row)."""
+    store.enqueue([new("B1", lock="order:B1"), new("B2", lock="order:B2")], clock.now())
+    first, second = store.claim("orders", "w1", 10, clock.now(), LEASE)
+    store.record([Sent(first, "SO_B1.csv", clock.now(), clock.now())], clock.now())
+    [checked] = store.claim("orders", "w1", 10, clock.now(), LEASE)
+    problem = Problem(Reason.ERP_REJECTED, Owner.ECOMMERCE, "Order B2: the ERP said no. Resolution: fix.")
+    store.record([Retry(checked, "SFTP timeout", at=clock.now()), Park(second, problem)], clock.now())
+    assert row(store, "B2")["detail"] == problem.message
+    assert row(store, "B2")["status"] == Status.PARKED
+    assert (row(store, "B1")["status"], row(store, "B1")["result"]) == (Status.RETRYING, "SO_B1.csv")
