@@ -72,6 +72,8 @@ def main() -> None:
         peak_kb, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     world.stdin.close()
     world.wait(timeout=30)
+    both = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sandbox_cpu = both.ru_utime + both.ru_stime - cpu  # the sandboxes, set-up included
     if engine.returncode != 0:
         sys.exit(f"engine failed: {engine.stderr[-2000:]}")
     print(
@@ -83,6 +85,7 @@ def main() -> None:
                 "peak_rss_mb": round(peak_kb / 1024, 1),
                 "engine_cpu_s": round(cpu, 2),
                 "engine_cpu_us_per_order": round(cpu / args.orders * 1e6),
+                "sandbox_cpu_s": round(sandbox_cpu, 2),
                 "engine_summary": engine.stderr.strip().splitlines()[-1] if engine.stderr.strip() else "",
             }
         )
