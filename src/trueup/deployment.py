@@ -50,8 +50,8 @@ class Deployment:
         """The order flow's schedule. A backfill (`--since`) keeps a cursor of its own, so that it never
         moves the running cursor back and an interrupted backfill resumes where it stopped."""
         source = self.config.storefront.name
-        if self.since is not None:
-            source = f"{source}#since:{self.since.isoformat()}"
+        if self.since is not None:  # within the cursors table's 32 characters
+            source = f"backfill@{self.since:%Y%m%dT%H%M%S}"
         return Schedule(self.orders, source, self.config.flows.orders.interval_seconds)
 
 

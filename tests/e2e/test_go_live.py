@@ -17,13 +17,16 @@ def placed(order: dict[str, str]) -> datetime:
     return datetime.fromisoformat(order["created_at"])
 
 
-def test_orders_placed_before_go_live_are_never_posted_until_a_deliberate_backfill(tmp_path: Path) -> None:
+def test_orders_placed_before_go_live_are_never_posted_until_a_deliberate_backfill(
+    tmp_path: Path, db_url: str
+) -> None:
+    """On both databases: the backfill keeps a cursor of its own, which must fit the cursors table."""
     world = World(trading_day(31, 300, faults=FaultMix(pending_payment=0.0)))
     world.start()
     try:
         orders = sorted(world.scenario.orders, key=placed)
         go_live = placed(orders[len(orders) // 2])
-        config = write_config(tmp_path / "trueup.toml", world)
+        config = write_config(tmp_path / "trueup.toml", world, database_url=db_url)
         data = tomllib.loads(config.read_text())
         data["flows"]["orders"]["start_from"] = go_live
         config.write_text(dump_toml(data), encoding="utf-8")
