@@ -20,6 +20,7 @@ from trueup.model.erp import (
 )
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order
+from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
 
 
@@ -73,6 +74,23 @@ class StockSource(Protocol):
     name: str
 
     def stock(self) -> AsyncIterator[StockSnapshot]: ...
+
+
+class StockSink(Protocol):
+    """Storefront stock: set the source quantity of each SKU × source in a batch (absolute figures, so a
+    batch pushed twice leaves the same state). Raises Skippable when the storefront refuses the batch."""
+
+    name: str
+
+    async def push_stock_batch(self, rows: Sequence[SourceQty]) -> PushReport: ...
+
+
+class StorefrontStock(Protocol):
+    """What the storefront shows per SKU × source, read by key (for drift)."""
+
+    name: str
+
+    def source_items(self) -> AsyncIterator[Sequence[SourceQty]]: ...
 
 
 class StockAdjustmentSink(Protocol):

@@ -40,6 +40,9 @@ class Reason(StrEnum):
     ERP_UNAVAILABLE = "erp_unavailable"
     MALFORMED_RECORD = "malformed_record"
     UNREPRESENTABLE_TEXT = "unrepresentable_text"
+    STOCK_DRIFT = "stock_drift"
+    UNMAPPED_LOCATION = "unmapped_location"
+    STOCK_PUSH_REJECTED = "stock_push_rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,34 @@ REASONS: dict[Reason, ReasonInfo] = {
         "would garble the parcel label.",
         "Correct the field in the storefront order to Latin characters (check the spelling with the "
         "customer), then retry.",
+    ),
+    Reason.STOCK_DRIFT: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Storefront stock differs from the ERP's sellable stock",
+        "A SKU's quantity at a storefront source has differed from the sellable figure trueup last pushed "
+        "for longer than [stock] drift_age_seconds and by more than drift_tolerance units, with no push "
+        "in flight to fix it: someone or something changed the storefront's stock outside trueup. The "
+        "storefront may oversell (or undersell) by the units at risk.",
+        "Find who changed the source quantity in the storefront (admin edits, another integration) and "
+        "stop it; then run `trueup sync stock --full` to push the ERP's figures again, and resolve the "
+        "exception.",
+    ),
+    Reason.UNMAPPED_LOCATION: ReasonInfo(
+        Owner.ECOMMERCE,
+        "ERP stock location not mapped to a storefront source",
+        "The ERP reports stock at a location that [stock.locations] does not map to a storefront source, "
+        "so none of that location's stock reaches the storefront.",
+        "Map the location to a source code in [stock.locations] in trueup.toml (or leave it unmapped on "
+        "purpose), then resolve the exception.",
+        Side.TRUEUP,
+    ),
+    Reason.STOCK_PUSH_REJECTED: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Storefront refused a stock batch",
+        "The storefront answered 400 to a batch of source items (e.g. an unknown source code fails the "
+        "whole batch in Magento), so those quantities were not saved.",
+        "Create the source in the storefront (Stores > Inventory > Sources) or correct [stock.locations], "
+        "then retry the exception; the batch carries absolute quantities, so a retry is harmless.",
     ),
 }
 

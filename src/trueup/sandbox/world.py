@@ -18,6 +18,7 @@ from trueup.sandbox.erps import ErpSandbox, erp_sandbox
 from trueup.sandbox.faults import Faults
 from trueup.sandbox.magento import MagentoState, OAuthCredentials
 from trueup.sandbox.magento import create_app as magento_app
+from trueup.sandbox.magento_inventory import InventoryState
 from trueup.sandbox.scenario import TIME, FaultMix, Scenario, capture_payment, generate
 from trueup.sandbox.serve import ServerThread
 
@@ -62,6 +63,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.magento = MagentoState(self.scenario.orders)
+        self.inventory = InventoryState()  # the store's MSI source items and reservations
         self.erp: ErpSandbox = erp_sandbox(
             self.erp_kind, seed=self.scenario.seed, faults=self.erp_faults, enforce_unique=self.enforce_unique
         )
@@ -70,7 +72,11 @@ class World:
     def start(self) -> None:
         self._magento_server = ServerThread(
             magento_app(
-                self.magento, token=self.magento_token, oauth=self.magento_oauth, faults=self.magento_faults
+                self.magento,
+                token=self.magento_token,
+                oauth=self.magento_oauth,
+                faults=self.magento_faults,
+                inventory=self.inventory,
             )
         )
         self._magento_server.start()

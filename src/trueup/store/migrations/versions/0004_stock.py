@@ -1,0 +1,35 @@
+"""Stock flow: pushed_stock (the last confirmed push per SKU × source) and stock_drift.
+
+Revision ID: 0004
+Revises: 0002
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0002"  # rebased onto 0003 at merge if it exists
+
+
+def upgrade() -> None:
+    op.create_table(
+        "pushed_stock",
+        sa.Column("sku", sa.String(128), primary_key=True),
+        sa.Column("source_code", sa.String(64), primary_key=True),
+        sa.Column("qty", sa.BigInteger, nullable=False),
+        sa.Column("batch", sa.String(128), nullable=False),
+        sa.Column("pushed_at", sa.DateTime, nullable=False),
+    )
+    op.create_table(
+        "stock_drift",
+        sa.Column("sku", sa.String(128), primary_key=True),
+        sa.Column("source_code", sa.String(64), primary_key=True),
+        sa.Column("expected", sa.BigInteger, nullable=False),
+        sa.Column("actual", sa.BigInteger, nullable=False),
+        sa.Column("first_seen", sa.DateTime, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("stock_drift")
+    op.drop_table("pushed_stock")
