@@ -88,9 +88,10 @@ class Checked:
 def contract_checked(sink: MagentoStock) -> Checked:
     checked = Checked([])
     original = sink.http.request
+    salable = "/V1/inventory/get-product-salable-quantity/"
     templates = {
         "/V1/inventory/source-items": "/V1/inventory/source-items",
-        "/V1/inventory/get-product-salable-quantity/": "/V1/inventory/get-product-salable-quantity/{sku}/{stockId}",
+        salable: salable + "{sku}/{stockId}",
         "/V1/products/": "/V1/products/{productSku}/stockItems/{itemId}",
     }
 
