@@ -51,6 +51,7 @@ from trueup.model.erp import (
 from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
+from trueup.model.stock import SellableFormula
 from trueup.model.work import InputRejection
 
 __all__ = ["FilesErp", "RejectedFile", "RejectedRow"]
@@ -87,6 +88,9 @@ class RejectedRow:
 
 class FilesErp:
     """The ERP's side of trueup, over a `Transport` and a `Profile`. Owns the transport."""
+
+    # R-STK-1: stock files (Merret's included) carry on hand, allocated and quarantined per location.
+    sellable_formula = SellableFormula(("allocated", "quarantined", "reserved"), use_erp_sellable=False)
 
     def __init__(
         self,
