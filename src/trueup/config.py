@@ -186,7 +186,8 @@ class StockConfig(Section):
     enabled: bool = True
     interval_seconds: float = Field(300, gt=0)
     batch_size: int = Field(500, ge=1, le=5000, description="source items per storefront request")
-    mode: Literal["msi", "legacy"] = "msi"
+    mode: Literal["msi", "async", "legacy"] = "msi"
+    bulk_poll_seconds: float = Field(1.0, gt=0, description="async mode: between bulk status polls")
     stock_id: int = Field(1, ge=1, description="the storefront stock the sources belong to (drift reads)")
     # None: the ERP connector's own formula. A list overrides it: the terms taken off on_hand.
     formula: tuple[StockTerm, ...] | None = None
@@ -349,7 +350,7 @@ interval_seconds = 3600         # ERP item master -> trueup's SKU map
 [stock]                  # ERP sellable stock -> storefront source quantities (never salable ones)
 interval_seconds = 300
 batch_size = 500         # source items per POST /V1/inventory/source-items
-mode = "msi"             # or "legacy": PUT /V1/products/{sku}/stockItems/1 for single-source stores
+mode = "msi"             # "async": the async bulk endpoint, polled; "legacy": PUT .../stockItems/1 per SKU
 # formula = ["allocated", "quarantined", "reserved"]   # taken off on_hand; default: the ERP connector's
 drift_tolerance = 0
 drift_age_seconds = 900

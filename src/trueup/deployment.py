@@ -229,7 +229,12 @@ async def open_deployment(
             stock_flow(
                 config,
                 erp,
-                MagentoStock(magento, name=config.storefront.name, mode=config.stock.mode),
+                MagentoStock(
+                    magento,
+                    name=config.storefront.name,
+                    mode=config.stock.mode,
+                    poll_seconds=config.stock.bulk_poll_seconds,
+                ),
                 StoreStockState(backend, clock),
                 exceptions,
                 clock,

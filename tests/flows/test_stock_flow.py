@@ -131,3 +131,18 @@ async def test_full_pushes_everything_again(rigs: RigFactory) -> None:
     await rig.sync()
     assert rig.flow.pushed_rows == 10
     assert rig.inventory.items[("SKU1", "default")] == [1, 1]
+
+
+async def test_a_sku_the_storefront_refuses_parks_once_and_the_rest_of_the_batch_is_recorded(
+    rigs: RigFactory,
+) -> None:
+    rig = await rigs.build(StockRules(locations={"WEB": "web", "QC": "nowhere"}))
+    rig.flow.sink.mode = "async"  # type: ignore[attr-defined]
+    rig.flow.sink.poll_seconds = 0  # type: ignore[attr-defined]
+    rig.erp.set("GOOD", 3)
+    rig.erp.set("BAD", 2, location="QC")  # mapped to a source Magento does not have
+    await rig.sync()
+    await rig.sync()  # BAD is planned and refused again, but its exception is the same one
+    assert rig.pushed() == {("GOOD", "web"): 3}
+    assert rig.store.counts_by_reason() == {"stock_push_rejected": 1}
+    assert rig.store.counts(PUSH_KIND).get(Status.DONE) == ledger_rows(rig)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -165,11 +165,15 @@ class StockFlow:
         except Skippable as exc:
             return Park(job, Problem.of(exc.reason, str(exc), system=self.sink.name))
         self.api_calls += report.api_calls
-        self.pushed_rows += len(rows) - len(report.rejected)
+        self.pushed_rows += len(rows) - sum(1 for r in rows if r.sku in report.rejected)
         if report.rejected:
+            # Parked per SKU (once: the key is the SKU); the batch is done for the rows the storefront took,
+            # and only those reach pushed_stock, so a refused SKU is planned again on the next pass.
             refused = sorted(report.rejected.items())
             await self.exceptions.park_rejections([_refused_sku(self.sink.name, *r) for r in refused])
-        return Done(job, f"{len(rows)} rows, {report.api_calls} calls")
+            taken = [(r.sku, r.source_code, r.quantity) for r in rows if r.sku not in report.rejected]
+            job = replace(job, payload=batch_payload(taken))
+        return Done(job, f"{len(rows)} rows, {len(report.rejected)} refused, {report.api_calls} calls")
 
     async def check_drift(self) -> DriftReport:
         """Compare the storefront's source items with trueup's confirmed pushes (R-MON-2)."""

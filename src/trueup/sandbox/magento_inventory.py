@@ -10,13 +10,18 @@ What it emulates, from Magento 2.4 and `contracts/magento/README.md`:
 - `GET /V1/inventory/source-items` with searchCriteria on sku, source_code, quantity, status (snake or
   camel spelling), sorted; `GET /V1/inventory/get-product-salable-quantity/{sku}/{stockId}`.
 - Legacy `PUT /V1/products/{sku}/stockItems/{itemId}` sets the SKU's quantity at the `default` source.
+- Async bulk: `POST /async/bulk/V1/inventory/source-items` answers 202 with a `bulk_uuid`, one operation per
+  array element; `GET /V1/bulk/{uuid}/detailed-status` shows them open (4) on the first poll and run on the
+  next: complete (1), failed (3, e.g. an unknown source), or a retriable failure (2) on demand.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -40,6 +45,7 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "lt": lambda a, b: a < b,
     "lteq": lambda a, b: a <= b,
 }
+BULK_TOPIC = "async.magento.inventoryapi.api.sourceitemssaveinterface.execute.post"
 _INVALID = 'Invalid value of "%1" provided for the %2 field.'
 
 
@@ -61,6 +67,11 @@ class InventoryState:
     # checkout "during a push".
     during_save: list[Callable[[], None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Async bulk: uuid -> operations. An operation runs on the status poll after the one that first saw it
+    # open (Magento's consumers run later); SKUs in `bulk_fail_once` fail their first run with status 2.
+    bulks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    bulk_fail_once: set[str] = field(default_factory=set)
+    next_operation: int = 1
 
     def sources_of(self, stock_id: int) -> set[str]:
         return self.stock_sources.get(stock_id, self.sources if stock_id == 1 else set())
@@ -106,6 +117,72 @@ class InventoryState:
                 self.items[(sku, code)] = [qty, status]
             self.saves += 1
         return None
+
+    def submit_bulk(self, bodies: list[Any]) -> dict[str, Any]:
+        """`POST /async/bulk/V1/inventory/source-items`: one operation per array element, all open."""
+        bulk_uuid = str(uuid.uuid4())
+        ops = []
+        items = []
+        with self.lock:
+            for i, body in enumerate(bodies):
+                rows = body.get("sourceItems") if isinstance(body, dict) else None
+                data = json.dumps(body, sort_keys=True)
+                items.append(
+                    {
+                        "id": i,
+                        "data_hash": hashlib.sha256(data.encode()).hexdigest(),
+                        "status": "accepted" if isinstance(rows, list) else "rejected",
+                    }
+                )
+                if isinstance(rows, list):
+                    ops.append(
+                        {
+                            "id": self.next_operation,
+                            "bulk_uuid": bulk_uuid,
+                            "topic_name": BULK_TOPIC,
+                            "serialized_data": data,
+                            "result_serialized_data": None,
+                            "status": 4,
+                            "result_message": None,
+                            "error_code": None,
+                            "_rows": rows,
+                            "_seen": False,
+                        }
+                    )
+                    self.next_operation += 1
+            self.bulks[bulk_uuid] = ops
+        return {
+            "bulk_uuid": bulk_uuid,
+            "request_items": items,
+            "errors": any(i["status"] == "rejected" for i in items),
+        }
+
+    def bulk_status(self, bulk_uuid: str) -> dict[str, Any] | None:
+        ops = self.bulks.get(bulk_uuid)
+        if ops is None:
+            return None
+        for op in ops:
+            if op["status"] != 4:
+                continue
+            if not op["_seen"]:
+                op["_seen"] = True  # still open on this poll: run on the next
+                continue
+            failing = [r for r in op["_rows"] if r.get("sku") in self.bulk_fail_once]
+            if failing:
+                self.bulk_fail_once -= {r.get("sku") for r in failing}
+                op.update(status=2, result_message="Deadlock found when trying to get lock", error_code=0)
+                continue
+            error = self.save(op["_rows"])
+            op.update(status=3 if error else 1, result_message=error or "", error_code=0 if error else None)
+        return {
+            "operations_list": [{k: v for k, v in op.items() if not k.startswith("_")} for op in ops],
+            "user_type": 2,
+            "bulk_id": bulk_uuid,
+            "description": f"Topic {BULK_TOPIC}",
+            "start_time": "2026-11-23 09:00:00",
+            "user_id": None,
+            "operation_count": len(ops),
+        }
 
     def search(self, params: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], dict[str, Any]] | str:
         groups: dict[int, dict[int, dict[str, str]]] = {}
@@ -233,7 +310,31 @@ def inventory_routes(state: InventoryState, refused: Callable[[Request], Respons
             return _json(400, {"message": error, "parameters": []})
         return _json(200, 1)
 
+    async def submit_bulk(request: Request) -> Response:
+        if (refusal := refused(request)) is not None:
+            return refusal
+        body = await request.json()
+        if not isinstance(body, list):
+            return _json(400, {"message": "Request body is expected to be an array.", "parameters": []})
+        return _json(202, state.submit_bulk(body))
+
+    async def bulk_status(request: Request) -> Response:
+        if (refusal := refused(request)) is not None:
+            return refusal
+        found = state.bulk_status(request.path_params["bulk_uuid"])
+        if found is None:
+            return _json(
+                404,
+                {
+                    "message": "Bulk uuid %bulkUuid not exist",
+                    "parameters": {"bulkUuid": request.path_params["bulk_uuid"]},
+                },
+            )
+        return _json(200, found)
+
     paths = (
+        ("/async/bulk/V1/inventory/source-items", submit_bulk, "POST"),
+        ("/V1/bulk/{bulk_uuid}/detailed-status", bulk_status, "GET"),
         ("/V1/inventory/source-items", save_items, "POST"),
         ("/V1/inventory/source-items", list_items, "GET"),
         ("/V1/inventory/get-product-salable-quantity/{sku}/{stock_id}", salable, "GET"),

@@ -10,23 +10,34 @@ Legacy (single-source stores without MSI): `PUT /V1/products/{sku}/stockItems/1`
 `{"stockItem": {"qty", "is_in_stock"}}`. Magento resolves the stock item by SKU; the item id in the path is
 required by the route and is taken as 1, the default stock's (assumed, not in the schema's text).
 
+Async bulk (`mode = "async"`): `POST /async/bulk/V1/inventory/source-items` with one operation per source
+item, then `GET /V1/bulk/{uuid}/detailed-status` until no operation is open; a retriable failure is
+submitted again, a failed one comes back per SKU.
+
 Reading source items pages by key, (sku, source_code) ascending, always page 1: never an offset over a
 list that a checkout or an admin can change between pages.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from trueup.connectors.magento.client import MagentoClient
-from trueup.errors import Fatal, Skippable
+from trueup.errors import Fatal, Skippable, Unavailable
 from trueup.model.exceptions import Reason
 from trueup.model.stock import PushReport, SourceQty
 
 SOURCE_ITEMS = "/V1/inventory/source-items"
+ASYNC_SOURCE_ITEMS = "/async/bulk/V1/inventory/source-items"
+BULK_COMPLETE, BULK_RETRIABLE, BULK_OPEN = 1, 2, 4  # 3 failed, 5 rejected
+
+
+def _source_item(r: SourceQty) -> dict[str, Any]:
+    return {"sku": r.sku, "source_code": r.source_code, "quantity": r.quantity, "status": int(r.in_stock)}
 
 
 def source_items_after(key: tuple[str, str] | None, page_size: int) -> dict[str, str]:
@@ -72,16 +83,29 @@ class MagentoStock:
     """`StockSink` and `StorefrontStock` over one Magento client."""
 
     def __init__(
-        self, client: MagentoClient, *, name: str = "magento", mode: str = "msi", page_size: int = 500
+        self,
+        client: MagentoClient,
+        *,
+        name: str = "magento",
+        mode: str = "msi",
+        page_size: int = 500,
+        poll_seconds: float = 1.0,
+        max_polls: int = 600,
+        bulk_rounds: int = 3,
     ) -> None:
         self.http = client.http
         self.name = name
         self.mode = mode
         self.page_size = page_size
+        self.poll_seconds = poll_seconds
+        self.max_polls = max_polls
+        self.bulk_rounds = bulk_rounds
 
     async def push_stock_batch(self, rows: Sequence[SourceQty]) -> PushReport:
         if self.mode == "legacy":
             return await self._push_legacy(rows)
+        if self.mode == "async":
+            return await self._push_async(rows)
         body = {
             "sourceItems": [
                 {
@@ -114,6 +138,54 @@ class MagentoStock:
             elif resp.status != 200:
                 raise Fatal(f"Magento PUT {path} answered {resp.status}: {_message(resp.body)}")
         return PushReport(api_calls=len(rows), rejected=rejected)
+
+    async def _push_async(self, rows: Sequence[SourceQty]) -> PushReport:
+        """One bulk request per batch, one operation per source item (so a failure is per SKU), polled until
+        no operation is open. Retriable failures (status 2) are submitted again, up to `bulk_rounds`
+        rounds; failed and rejected ones (3, 5) come back in `rejected`."""
+        calls, pending, rejected = 0, list(rows), dict[str, str]()
+        for _ in range(self.bulk_rounds):
+            body = [{"sourceItems": [_source_item(r)]} for r in pending]
+            resp = await self.http.request("POST", ASYNC_SOURCE_ITEMS, body=body)
+            calls += 1
+            if resp.status != 202 or not isinstance(resp.body, dict):
+                raise Fatal(
+                    f"Magento POST {ASYNC_SOURCE_ITEMS} answered {resp.status}: {_message(resp.body)}"
+                )
+            ops, polls = await self._operations(str(resp.body["bulk_uuid"]))
+            calls += polls
+            retry: list[SourceQty] = []
+            # Operations are created in request order, so sorted by id they line up with the rows (assumed).
+            for row, op in zip(pending, sorted(ops, key=lambda o: int(o["id"])), strict=True):
+                status = int(op["status"])
+                if status == BULK_RETRIABLE:
+                    retry.append(row)
+                elif status != BULK_COMPLETE:
+                    rejected[row.sku] = str(op.get("result_message") or f"bulk operation status {status}")
+            pending = retry
+            if not pending:
+                break
+        for row in pending:
+            rejected[row.sku] = f"still failing after {self.bulk_rounds} bulk rounds (retriable failure)"
+        return PushReport(api_calls=calls, rejected=rejected)
+
+    async def _operations(self, bulk_uuid: str) -> tuple[list[dict[str, Any]], int]:
+        """Poll the bulk's detailed status until no operation is open; the summary is not trusted while
+        any is (contracts/magento/README.md)."""
+        path = f"/V1/bulk/{bulk_uuid}/detailed-status"
+        for polls in range(1, self.max_polls + 1):
+            resp = await self.http.request("GET", path)
+            if resp.status != 200 or not isinstance(resp.body, dict):
+                raise Fatal(f"Magento GET {path} answered {resp.status}: {_message(resp.body)}")
+            ops: list[dict[str, Any]] = list(resp.body.get("operations_list") or [])
+            if all(int(op["status"]) != BULK_OPEN for op in ops):
+                return ops, polls
+            await asyncio.sleep(self.poll_seconds)
+        raise Unavailable(
+            f"Magento bulk {bulk_uuid} still has open operations after {self.max_polls} polls: its consumers "
+            "may not be running. Resolution: check that the async.operations.all consumer runs (cron or "
+            "supervisor); the batch is pushed again later."
+        )
 
     async def source_items(self) -> AsyncIterator[Sequence[SourceQty]]:
         """Every source item, in (sku, source_code) order, a page at a time."""
