@@ -18,8 +18,9 @@ from trueup.store.schema import work
 
 
 @pytest.fixture
-async def rigs(sqlite_url: str, clock: FakeClock) -> AsyncIterator[RigFactory]:
-    factory = RigFactory(sqlite_url, clock)
+async def rigs(db_url: str, clock: FakeClock) -> AsyncIterator[RigFactory]:
+    """Every stock flow test runs on SQLite and on PostgreSQL."""
+    factory = RigFactory(db_url, clock)
     yield factory
     await factory.close()
 
@@ -146,3 +147,21 @@ async def test_a_sku_the_storefront_refuses_parks_once_and_the_rest_of_the_batch
     assert rig.pushed() == {("GOOD", "web"): 3}
     assert rig.store.counts_by_reason() == {"stock_push_rejected": 1}
     assert rig.store.counts(PUSH_KIND).get(Status.DONE) == ledger_rows(rig)
+
+
+async def test_a_batch_with_an_unknown_source_saves_the_rest_and_parks_only_that_pair(
+    rigs: RigFactory,
+) -> None:
+    """MSI mode: Magento refuses the whole batch for one unknown source; the sink halves it, the rest is
+    saved and recorded, and the ledger's batch is done, so later batches of its partition are not blocked."""
+    rig = await rigs.build(StockRules(locations={"WEB": "web", "QC": "nowhere"}), batch_size=50)
+    for i in range(6):
+        rig.erp.set(f"SKU{i}", 2)
+    rig.erp.set("SKU0", 1, location="QC")
+    await rig.sync()
+    assert rig.pushed() == {(f"SKU{i}", "web"): 2 for i in range(6)}
+    assert rig.store.counts_by_reason() == {"stock_push_rejected": 1}
+    assert set(rig.store.counts(PUSH_KIND)) == {Status.DONE}
+    rig.erp.set("SKU0", 9)
+    await rig.sync()
+    assert rig.inventory.items[("SKU0", "web")] == [9, 1]

@@ -19,8 +19,6 @@ from starlette.types import ASGIApp
 from trueup.connectors.http import Response
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.stock import MagentoStock
-from trueup.errors import Skippable
-from trueup.model.exceptions import Reason
 from trueup.model.stock import SourceQty
 from trueup.sandbox.magento import MagentoState, create_app
 from trueup.sandbox.magento_inventory import InventoryState
@@ -151,12 +149,16 @@ async def test_a_batch_sets_source_quantities_in_one_call(store: Store) -> None:
     assert store.checked.calls == [("POST", "/V1/inventory/source-items", 200)]
 
 
-async def test_an_unknown_source_fails_the_whole_batch(store: Store) -> None:
-    with pytest.raises(Skippable) as refused:
-        await store.sink.push_stock_batch([SourceQty("A", "default", 5), SourceQty("A", "nowhere", 1)])
-    assert refused.value.reason == Reason.STOCK_PUSH_REJECTED
-    assert "Could not save Source Item" in str(refused.value)
-    assert store.inventory.items == {}  # all or nothing, as Magento
+async def test_a_refused_batch_is_halved_until_the_refused_item_stands_alone(store: Store) -> None:
+    """Magento fails a whole batch for one unknown source and does not say which: the sink halves it until
+    the refused item stands alone, so everything else is saved."""
+    rows = [SourceQty("A", "default", 5), SourceQty("A", "nowhere", 1), SourceQty("B", "east", 2)]
+    report = await store.sink.push_stock_batch(rows)
+    assert report.rejected == {("A", "nowhere"): "Could not save Source Item"}
+    assert store.inventory.items == {("A", "default"): [5, 1], ("B", "east"): [2, 1]}
+    # [A, A@nowhere, B] 400 → [A] 200, [A@nowhere, B] 400 → [A@nowhere] 400, [B] 200
+    assert [c[2] for c in store.checked.calls] == [400, 200, 400, 400, 200]
+    assert report.api_calls == 5
 
 
 async def test_source_items_are_read_by_key_even_when_items_arrive_between_pages(store: Store) -> None:
@@ -187,7 +189,7 @@ async def test_async_bulk_polls_until_done_retries_retriable_failures_and_report
     store.inventory.bulk_fail_once = {"B"}  # a deadlock in the consumer: retriable
     rows = [SourceQty("A", "default", 4), SourceQty("B", "east", 2), SourceQty("C", "nowhere", 1)]
     report = await store.sink.push_stock_batch(rows)
-    assert report.rejected == {"C": "Could not save Source Item"}
+    assert report.rejected == {("C", "nowhere"): "Could not save Source Item"}
     assert store.inventory.items == {("A", "default"): [4, 1], ("B", "east"): [2, 1]}
     # Round 1: POST, a poll that finds everything open, a poll with the results; round 2 for B alone.
     assert [c[1] for c in store.checked.calls] == [

@@ -165,13 +165,18 @@ class StockFlow:
         except Skippable as exc:
             return Park(job, Problem.of(exc.reason, str(exc), system=self.sink.name))
         self.api_calls += report.api_calls
-        self.pushed_rows += len(rows) - sum(1 for r in rows if r.sku in report.rejected)
+        refused = report.rejected
+        self.pushed_rows += len(rows) - sum(1 for r in rows if (r.sku, r.source_code) in refused)
         if report.rejected:
             # Parked per SKU (once: the key is the SKU); the batch is done for the rows the storefront took,
             # and only those reach pushed_stock, so a refused SKU is planned again on the next pass.
-            refused = sorted(report.rejected.items())
-            await self.exceptions.park_rejections([_refused_sku(self.sink.name, *r) for r in refused])
-            taken = [(r.sku, r.source_code, r.quantity) for r in rows if r.sku not in report.rejected]
+            parks = [
+                _refused_sku(self.sink.name, sku, code, why) for (sku, code), why in sorted(refused.items())
+            ]
+            await self.exceptions.park_rejections(parks)
+            taken = [
+                (r.sku, r.source_code, r.quantity) for r in rows if (r.sku, r.source_code) not in refused
+            ]
             job = replace(job, payload=batch_payload(taken))
         return Done(job, f"{len(rows)} rows, {len(report.rejected)} refused, {report.api_calls} calls")
 
@@ -211,12 +216,13 @@ class StockFlow:
         )
 
 
-def _refused_sku(storefront: str, sku: str, why: str) -> InputRejection:
+def _refused_sku(storefront: str, sku: str, source_code: str, why: str) -> InputRejection:
     return InputRejection(
         source=storefront,
-        key=f"stock:{sku}",
-        message=f"the storefront refused the stock of SKU {sku}: {why}. Resolution: create the product in "
-        "the storefront or correct the SKU in the ERP, then resolve this exception.",
+        key=f"stock:{sku}@{source_code}",
+        message=f"the storefront refused the stock of SKU {sku} at source {source_code}: {why}. Resolution: "
+        "create the source or the product in the storefront, or correct [stock.locations] or the SKU in the "
+        "ERP, then resolve this exception.",
         reason=Reason.STOCK_PUSH_REJECTED,
         field="sku",
     )

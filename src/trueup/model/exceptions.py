@@ -186,11 +186,13 @@ REASONS: dict[Reason, ReasonInfo] = {
     ),
     Reason.STOCK_PUSH_REJECTED: ReasonInfo(
         Owner.ECOMMERCE,
-        "Storefront refused a stock batch",
-        "The storefront answered 400 to a batch of source items (e.g. an unknown source code fails the "
-        "whole batch in Magento), so those quantities were not saved.",
-        "Create the source in the storefront (Stores > Inventory > Sources) or correct [stock.locations], "
-        "then retry the exception; the batch carries absolute quantities, so a retry is harmless.",
+        "Storefront refused a SKU's stock at a source",
+        "The storefront refused the quantity of one SKU at one source (e.g. Magento cannot save a source "
+        "item for a source it does not have, or a bulk operation failed), so that figure was not saved. "
+        "The rest of its batch was saved; trueup offers the figure again on every pass.",
+        "Create the source in the storefront (Stores > Inventory > Sources) or the product, or correct "
+        "[stock.locations] or the SKU in the ERP; then resolve the exception (quantities are absolute, so "
+        "pushing one again is harmless).",
     ),
 }
 

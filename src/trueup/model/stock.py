@@ -71,10 +71,11 @@ class SourceQty:
 
 @dataclass(frozen=True, slots=True)
 class PushReport:
-    """What one push of a batch cost and refused. `rejected`: SKU -> the storefront's message."""
+    """What one push of a batch cost and refused. `rejected`: (sku, source_code) -> the storefront's
+    message; every other row of the batch was saved."""
 
     api_calls: int
-    rejected: dict[str, str] = field(default_factory=dict)
+    rejected: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 # The ledger unit of the stock flow: one `work` row per batch of source items, not one per SKU, so that a

@@ -4,7 +4,7 @@ MSI: `POST /V1/inventory/source-items` with `{"sourceItems": [{sku, source_code,
 batch per request. It sets the *source* quantity; reservations (unshipped orders) live apart and Magento
 nets them out itself, so a checkout that reserves stock during a push is never overwritten (R-STK-4).
 Magento saves a batch whole or not at all: an unknown `source_code` fails it with 400, an unknown SKU
-does not (magento2#38154).
+does not (magento2#38154); trueup halves a refused batch until the refused items stand alone.
 
 Legacy (single-source stores without MSI): `PUT /V1/products/{sku}/stockItems/1` per SKU with
 `{"stockItem": {"qty", "is_in_stock"}}`. Magento resolves the stock item by SKU; the item id in the path is
@@ -27,8 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trueup.connectors.magento.client import MagentoClient
-from trueup.errors import Fatal, Skippable, Unavailable
-from trueup.model.exceptions import Reason
+from trueup.errors import Fatal, Unavailable
 from trueup.model.stock import PushReport, SourceQty
 
 SOURCE_ITEMS = "/V1/inventory/source-items"
@@ -106,35 +105,33 @@ class MagentoStock:
             return await self._push_legacy(rows)
         if self.mode == "async":
             return await self._push_async(rows)
-        body = {
-            "sourceItems": [
-                {
-                    "sku": r.sku,
-                    "source_code": r.source_code,
-                    "quantity": r.quantity,
-                    "status": int(r.in_stock),
-                }
-                for r in rows
-            ]
-        }
-        resp = await self.http.request("POST", SOURCE_ITEMS, body=body)
-        if resp.status == 400:
-            raise Skippable(
-                Reason.STOCK_PUSH_REJECTED,
-                f"Magento refused a batch of {len(rows)} source items: {_message(resp.body)}.",
-            )
-        if resp.status != 200:
+        return await self._push_msi(rows)
+
+    async def _push_msi(self, rows: Sequence[SourceQty]) -> PushReport:
+        """One POST for the batch. Magento saves a batch whole or not at all, and its 400 does not say which
+        item it could not save, so a refused batch is halved until the refused items stand alone: the rest
+        is saved, and each refused item comes back in `rejected` (log2(batch) extra calls, only then)."""
+        resp = await self.http.request(
+            "POST", SOURCE_ITEMS, body={"sourceItems": [_source_item(r) for r in rows]}
+        )
+        if resp.status == 200:
+            return PushReport(api_calls=1)
+        if resp.status != 400:
             raise Fatal(f"Magento POST {SOURCE_ITEMS} answered {resp.status}: {_message(resp.body)}")
-        return PushReport(api_calls=1)
+        if len(rows) == 1:
+            return PushReport(api_calls=1, rejected={(rows[0].sku, rows[0].source_code): _message(resp.body)})
+        half = len(rows) // 2
+        first, second = await self._push_msi(rows[:half]), await self._push_msi(rows[half:])
+        return PushReport(1 + first.api_calls + second.api_calls, {**first.rejected, **second.rejected})
 
     async def _push_legacy(self, rows: Sequence[SourceQty]) -> PushReport:
-        rejected: dict[str, str] = {}
+        rejected: dict[tuple[str, str], str] = {}
         for r in rows:
             path = f"/V1/products/{quote(r.sku, safe='')}/stockItems/1"
             body = {"stockItem": {"qty": r.quantity, "is_in_stock": r.in_stock}}
             resp = await self.http.request("PUT", path, body=body)
             if resp.status in (400, 404):
-                rejected[r.sku] = _message(resp.body)
+                rejected[(r.sku, r.source_code)] = _message(resp.body)
             elif resp.status != 200:
                 raise Fatal(f"Magento PUT {path} answered {resp.status}: {_message(resp.body)}")
         return PushReport(api_calls=len(rows), rejected=rejected)
@@ -143,7 +140,7 @@ class MagentoStock:
         """One bulk request per batch, one operation per source item (so a failure is per SKU), polled until
         no operation is open. Retriable failures (status 2) are submitted again, up to `bulk_rounds`
         rounds; failed and rejected ones (3, 5) come back in `rejected`."""
-        calls, pending, rejected = 0, list(rows), dict[str, str]()
+        calls, pending, rejected = 0, list(rows), dict[tuple[str, str], str]()
         for _ in range(self.bulk_rounds):
             body = [{"sourceItems": [_source_item(r)]} for r in pending]
             resp = await self.http.request("POST", ASYNC_SOURCE_ITEMS, body=body)
@@ -161,12 +158,13 @@ class MagentoStock:
                 if status == BULK_RETRIABLE:
                     retry.append(row)
                 elif status != BULK_COMPLETE:
-                    rejected[row.sku] = str(op.get("result_message") or f"bulk operation status {status}")
+                    why = str(op.get("result_message") or f"bulk operation status {status}")
+                    rejected[(row.sku, row.source_code)] = why
             pending = retry
             if not pending:
                 break
         for row in pending:
-            rejected[row.sku] = f"still failing after {self.bulk_rounds} bulk rounds (retriable failure)"
+            rejected[(row.sku, row.source_code)] = f"still failing after {self.bulk_rounds} bulk rounds"
         return PushReport(api_calls=calls, rejected=rejected)
 
     async def _operations(self, bulk_uuid: str) -> tuple[list[dict[str, Any]], int]:
