@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import polars as pl
+
 from trueup.errors import Retriable, Skippable
 from trueup.flows.stock_plan import (
     cut_batches,
@@ -28,7 +30,6 @@ from trueup.flows.stock_plan import (
     sellable_frame,
     unmapped_locations,
 )
-from trueup.model.erp import StockLevel
 from trueup.model.exceptions import Reason
 from trueup.model.stock import PUSH_KIND, STOCK_LANE, StockRules, batch_payload, batch_rows
 from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Park, Problem, Retry
@@ -101,15 +102,16 @@ class StockFlow:
     async def observe(
         self, cursor: str | None, started: datetime
     ) -> AsyncIterator[tuple[list[NewWork], str]]:
-        levels: list[StockLevel] = []
+        # Each page becomes columns at once, so a 1M-row snapshot never lives as 1M records at a time.
+        pages: list[pl.DataFrame] = []
         taken_at: datetime | None = None
         async for snapshot in self.source.stock():
-            levels.extend(snapshot.levels)
+            pages.append(levels_frame(snapshot.levels))
             taken_at = snapshot.taken_at if taken_at is None else max(taken_at, snapshot.taken_at)
-        if taken_at is None or not levels:
+        frame = pl.concat(pages) if pages else levels_frame(())
+        del pages
+        if taken_at is None or frame.is_empty():
             return  # no snapshot (a files ERP with no new stock file): nothing to plan, nothing to zero
-        frame = levels_frame(levels)
-        del levels
         await self._report_unmapped(unmapped_locations(frame, self.rules))
         sellable = sellable_frame(frame, self.rules)
         pushed = position_frame([] if self.full else await self.state.pushed())

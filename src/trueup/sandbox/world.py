@@ -64,6 +64,12 @@ class World:
     def __post_init__(self) -> None:
         self.magento = MagentoState(self.scenario.orders)
         self.inventory = InventoryState()  # the store's MSI source items and reservations
+        for order in self.scenario.orders:  # every order placed holds a reservation until it ships
+            if order.get("state") != "canceled":
+                for line in order.get("items", []):
+                    if line.get("product_type") == "simple":
+                        qty = int(line.get("qty_ordered") or 0)
+                        self.inventory.place_order(str(line["sku"]), qty, order=str(order["increment_id"]))
         self.erp: ErpSandbox = erp_sandbox(
             self.erp_kind, seed=self.scenario.seed, faults=self.erp_faults, enforce_unique=self.enforce_unique
         )
