@@ -183,7 +183,9 @@ StockTerm = Literal["allocated", "quarantined", "on_order", "reserved"]
 class StockConfig(Section):
     """`[stock]`: the ERP → storefront stock flow (docs/configuration.md)."""
 
-    enabled: bool = True
+    # Off unless the file says so: an upgraded deployment never starts managing a store's stock unasked.
+    # `trueup init` writes `enabled = true`; `trueup sync stock` runs when asked, whatever this says.
+    enabled: bool = False
     interval_seconds: float = Field(300, gt=0)
     batch_size: int = Field(500, ge=1, le=5000, description="source items per storefront request")
     mode: Literal["msi", "async", "legacy"] = "msi"
@@ -348,6 +350,7 @@ interval_seconds = 3600         # ERP item master -> trueup's SKU map
 # "WS12-M-ORANGE-OLD" = "WS12-M-Orange"
 
 [stock]                  # ERP sellable stock -> storefront source quantities (never salable ones)
+enabled = true           # `trueup run` pushes stock on its own lane
 interval_seconds = 300
 batch_size = 500         # source items per POST /V1/inventory/source-items
 mode = "msi"             # "async": the async bulk endpoint, polled; "legacy": PUT .../stockItems/1 per SKU
