@@ -203,6 +203,15 @@ class StockConfig(Section):
     drift_age_seconds: float = Field(900, ge=0, description="how long a drift may last before it parks")
 
 
+class PricesConfig(Section):
+    """`[prices]`: the ERP's price list → storefront prices (docs/configuration.md)."""
+
+    enabled: bool = False  # as [stock]: `trueup run` pushes prices only when the file says so
+    interval_seconds: float = Field(3600, gt=0)
+    batch_size: int = Field(500, ge=1, le=5000)
+    currency: str = Field("GBP", pattern=r"^[A-Z]{3}$", description="the storefront's base currency")
+
+
 class Config(Section):
     storefront: StorefrontConfig
     erp: ErpConfig
@@ -210,6 +219,7 @@ class Config(Section):
     mappings: MappingsConfig = MappingsConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     stock: StockConfig = StockConfig()
+    prices: PricesConfig = PricesConfig()
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -363,6 +373,11 @@ drift_age_seconds = 900
 
 [stock.buffers]          # units held back: per SKU, else per category, else global; never below 0
 buffer = 0
+
+[prices]                 # the ERP's price list -> base, special and tier prices
+enabled = true
+interval_seconds = 3600
+currency = "GBP"         # the store's base currency: prices in others are left out
 
 [runtime]
 database_url = "sqlite:///trueup.db"   # or postgresql://user@host/dbname

@@ -22,10 +22,12 @@ from trueup.config import Config, ErpConfig
 from trueup.connectors.magento.auth import magento_auth
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
+from trueup.connectors.magento.prices import MagentoPrices
 from trueup.connectors.magento.stock import MagentoStock
 from trueup.errors import Fatal
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import OrderFlow, OrderRules
+from trueup.flows.prices import PriceFlow
 from trueup.flows.stock import StockFlow
 from trueup.model.items import FieldLimits
 from trueup.model.stock import DEFAULT_FORMULA, SellableFormula, StockRules
@@ -48,6 +50,12 @@ class Deployment:
     items: ItemFlow
     since: datetime | None = None
     stock: StockFlow | None = None
+    prices: PriceFlow | None = None
+
+    @property
+    def price_schedule(self) -> Schedule:
+        assert self.prices is not None
+        return Schedule(self.prices, self.config.erp.name, self.config.prices.interval_seconds)
 
     @property
     def stock_schedule(self) -> Schedule:
@@ -238,6 +246,14 @@ async def open_deployment(
                 StoreStockState(backend, clock),
                 exceptions,
                 clock,
+            ),
+            PriceFlow(
+                erp,
+                MagentoPrices(magento, name=config.storefront.name),
+                StoreStockState(backend, clock),
+                exceptions,
+                currency=config.prices.currency,
+                batch_size=config.prices.batch_size,
             ),
         )
     finally:

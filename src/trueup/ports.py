@@ -20,6 +20,7 @@ from trueup.model.erp import (
 )
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order
+from trueup.model.prices import PriceReport, PriceRow
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
 
@@ -83,6 +84,15 @@ class StockSink(Protocol):
     name: str
 
     async def push_stock_batch(self, rows: Sequence[SourceQty]) -> PushReport: ...
+
+
+class PriceSink(Protocol):
+    """Storefront prices: set each (SKU, kind, customer group, quantity) price in a batch. Rows it refuses
+    come back in the report; every other row was saved."""
+
+    name: str
+
+    async def push_price_batch(self, rows: Sequence[PriceRow]) -> PriceReport: ...
 
 
 class StorefrontStock(Protocol):

@@ -103,6 +103,8 @@ def run(
             if cfg.stock.enabled and dep.stock is not None:
                 schedules.append(dep.stock_schedule)
                 periodic.append((DriftCheck(dep.stock), cfg.stock.interval_seconds))
+            if cfg.prices.enabled and dep.prices is not None:  # the catalogue lane
+                schedules.append(dep.price_schedule)
             console.print("trueup running; Ctrl-C to stop")
             await dep.engine.run(schedules, periodic, stop)
         console.print("trueup stopped")

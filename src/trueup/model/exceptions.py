@@ -43,6 +43,7 @@ class Reason(StrEnum):
     STOCK_DRIFT = "stock_drift"
     UNMAPPED_LOCATION = "unmapped_location"
     STOCK_PUSH_REJECTED = "stock_push_rejected"
+    PRICE_REJECTED = "price_rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +194,15 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Create the source in the storefront (Stores > Inventory > Sources) or the product, or correct "
         "[stock.locations] or the SKU in the ERP; then resolve the exception (quantities are absolute, so "
         "pushing one again is harmless).",
+    ),
+    Reason.PRICE_REJECTED: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Storefront refused a price",
+        "The storefront's price API saved the rest of a batch but refused this row (Magento answers 200 "
+        "with a list of refused rows): most often the product does not exist in the storefront yet, or the "
+        "price is negative. The storefront keeps its old price for it.",
+        "Create the product in the storefront, or correct the SKU or the price in the ERP's price list; "
+        "then resolve the exception (trueup offers the price again on every pass).",
     ),
 }
 

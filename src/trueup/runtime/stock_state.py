@@ -39,3 +39,10 @@ class StoreStockState:
         self, findings: Sequence[tuple[str, str, int, int]]
     ) -> dict[tuple[str, str], datetime]:
         return await self.backend.call(self._note, findings, self.clock.now())
+
+    def _read_prices(self) -> list[tuple[str, str, str, int, str]]:
+        with self.backend.store.tx() as conn:
+            return stock.pushed_price_rows(conn)
+
+    async def pushed_prices(self) -> list[tuple[str, str, str, int, str]]:
+        return await self.backend.call(self._read_prices)

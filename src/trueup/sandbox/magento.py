@@ -35,6 +35,7 @@ from trueup.sandbox.faults import Faults, FaultsMiddleware, fault_routes
 from trueup.sandbox.magento_auth import UNAUTHORIZED, MagentoGate, OAuthCredentials
 from trueup.sandbox.magento_fields import FieldsError, FieldTree, parse_fields, project
 from trueup.sandbox.magento_inventory import InventoryState, inventory_routes
+from trueup.sandbox.magento_prices import PriceState, price_routes
 
 __all__ = [
     "CONDITION_TYPES",
@@ -565,6 +566,7 @@ def create_app(
     clock: Callable[[], float] | None = None,
     faults: Faults | None = None,
     inventory: InventoryState | None = None,
+    prices: PriceState | None = None,
 ) -> Starlette:
     """The emulator app. Routes: `/rest[/{store_code}]/V1/orders` and `.../V1/orders/{id}` (GET).
 
@@ -645,6 +647,8 @@ def create_app(
     ]
     inventory = inventory if inventory is not None else InventoryState()
     routes += inventory_routes(inventory, refused)
+    prices = prices if prices is not None else PriceState()
+    routes += price_routes(prices, refused)
     faults = faults if faults is not None else Faults()
     app = Starlette(
         routes=[*fault_routes(faults), *routes],
@@ -655,4 +659,5 @@ def create_app(
     app.state.gate = gate
     app.state.faults = faults
     app.state.inventory = inventory
+    app.state.prices = prices
     return app

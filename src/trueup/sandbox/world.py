@@ -19,6 +19,7 @@ from trueup.sandbox.faults import Faults
 from trueup.sandbox.magento import MagentoState, OAuthCredentials
 from trueup.sandbox.magento import create_app as magento_app
 from trueup.sandbox.magento_inventory import InventoryState
+from trueup.sandbox.magento_prices import PriceState
 from trueup.sandbox.scenario import TIME, FaultMix, Scenario, capture_payment, generate
 from trueup.sandbox.serve import ServerThread
 
@@ -64,6 +65,8 @@ class World:
     def __post_init__(self) -> None:
         self.magento = MagentoState(self.scenario.orders)
         self.inventory = InventoryState()  # the store's MSI source items and reservations
+        # The store's catalogue: every item the ERP has (prices can be set for these only).
+        self.prices = PriceState(products={str(i["sku"]) for i in self.scenario.erp_items})
         for order in self.scenario.orders:  # every order placed holds a reservation until it ships
             if order.get("state") != "canceled":
                 for line in order.get("items", []):
@@ -83,6 +86,7 @@ class World:
                 oauth=self.magento_oauth,
                 faults=self.magento_faults,
                 inventory=self.inventory,
+                prices=self.prices,
             )
         )
         self._magento_server.start()

@@ -145,3 +145,17 @@ stock_drift = Table(
     Column("actual", BigInteger, nullable=False),
     Column("first_seen", DateTime, nullable=False),
 )
+
+# The last price the storefront confirmed per SKU, kind, customer group and quantity (the price planner's
+# "before"), written with the outcome of the batch that pushed it. Prices as canonical decimal strings.
+pushed_prices = Table(
+    "pushed_prices",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("customer_group", String(64), primary_key=True),
+    Column("min_qty", Integer, primary_key=True),
+    Column("price", String(32), nullable=False),
+    Column("batch", String(128), nullable=False),
+    Column("pushed_at", DateTime, nullable=False),
+)

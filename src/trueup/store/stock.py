@@ -1,4 +1,5 @@
-"""The stock flow's tables: `pushed_stock` (the last confirmed push) and `stock_drift` (drift seen).
+"""The stock and price flows' tables: `pushed_stock` and `pushed_prices` (the last confirmed push) and
+`stock_drift` (drift seen).
 
 `record_pushed` runs inside the ledger's record transaction: a batch's rows reach `pushed_stock` in the
 same commit that marks its ledger row done, so a crash between push and record leaves the row `doing`,
@@ -14,15 +15,63 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select, tuple_
 
+from trueup.model.prices import PRICE_KIND, price_rows
 from trueup.model.stock import PUSH_KIND, batch_rows
 from trueup.model.work import ACTIVE, Done, Outcome
 from trueup.store.ledger import _insert
-from trueup.store.schema import pushed_stock, stock_drift, work
+from trueup.store.schema import pushed_prices, pushed_stock, stock_drift, work
 
 _CHUNK = 5000  # rows per executemany: bounded memory on a full push of 1M rows
 
 
 def record_pushed(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> int:
+    outcomes = list(outcomes)
+    return _record_stock(conn, outcomes, now) + _record_prices(conn, outcomes, now)
+
+
+def _record_prices(conn: Connection, outcomes: list[Outcome], now: datetime) -> int:
+    values = [
+        {
+            "sku": r.sku,
+            "kind": r.kind,
+            "customer_group": r.customer_group,
+            "min_qty": r.min_qty,
+            "price": r.price,
+            "batch": o.job.key,
+            "pushed_at": now,
+        }
+        for o in outcomes
+        if isinstance(o, Done) and o.job.kind == PRICE_KIND
+        for r in price_rows(o.job.payload)
+    ]
+    if not values:
+        return 0
+    stmt = _insert(conn, pushed_prices)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[
+            pushed_prices.c.sku,
+            pushed_prices.c.kind,
+            pushed_prices.c.customer_group,
+            pushed_prices.c.min_qty,
+        ],
+        set_={
+            "price": stmt.excluded.price,
+            "batch": stmt.excluded.batch,
+            "pushed_at": stmt.excluded.pushed_at,
+        },
+    )
+    for start in range(0, len(values), _CHUNK):
+        conn.execute(stmt, values[start : start + _CHUNK])
+    return len(values)
+
+
+def pushed_price_rows(conn: Connection) -> list[tuple[str, str, str, int, str]]:
+    c = pushed_prices.c
+    query = select(c.sku, c.kind, c.customer_group, c.min_qty, c.price)
+    return [(str(s), str(k), str(g), int(q), str(p)) for s, k, g, q, p in conn.execute(query)]
+
+
+def _record_stock(conn: Connection, outcomes: list[Outcome], now: datetime) -> int:
     values: list[dict[str, Any]] = []
     for o in outcomes:
         if isinstance(o, Done) and o.job.kind == PUSH_KIND:

@@ -1,4 +1,5 @@
-"""Stock flow: pushed_stock (the last confirmed push per SKU × source) and stock_drift.
+"""Stock and price flows: pushed_stock (the last confirmed push per SKU × source), stock_drift, and
+pushed_prices (the last confirmed price per SKU, kind, customer group and quantity).
 
 Revision ID: 0004
 Revises: 0002
@@ -29,7 +30,19 @@ def upgrade() -> None:
         sa.Column("first_seen", sa.DateTime, nullable=False),
     )
 
+    op.create_table(
+        "pushed_prices",
+        sa.Column("sku", sa.String(128), primary_key=True),
+        sa.Column("kind", sa.String(16), primary_key=True),
+        sa.Column("customer_group", sa.String(64), primary_key=True),
+        sa.Column("min_qty", sa.Integer, primary_key=True),
+        sa.Column("price", sa.String(32), nullable=False),
+        sa.Column("batch", sa.String(128), nullable=False),
+        sa.Column("pushed_at", sa.DateTime, nullable=False),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("pushed_prices")
     op.drop_table("stock_drift")
     op.drop_table("pushed_stock")
