@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,13 @@ from starlette.types import ASGIApp
 
 from trueup.connectors.http import Response
 from trueup.connectors.magento.client import MagentoClient
+from trueup.connectors.magento.prices import MagentoPrices
 from trueup.connectors.magento.stock import MagentoStock
+from trueup.model.prices import ALL_GROUPS, PriceRow
 from trueup.model.stock import SourceQty
 from trueup.sandbox.magento import MagentoState, create_app
 from trueup.sandbox.magento_inventory import InventoryState
+from trueup.sandbox.magento_prices import PriceState
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contracts" / "magento" / "magento_rest_subset.json"
 
@@ -83,7 +87,7 @@ class Checked:
     calls: list[tuple[str, str, int]]
 
 
-def contract_checked(sink: MagentoStock) -> Checked:
+def contract_checked(sink: MagentoStock | MagentoPrices) -> Checked:
     checked = Checked([])
     original = sink.http.request
     salable = "/V1/inventory/get-product-salable-quantity/"
@@ -92,6 +96,9 @@ def contract_checked(sink: MagentoStock) -> Checked:
         salable: salable + "{sku}/{stockId}",
         "/V1/products/": "/V1/products/{productSku}/stockItems/{itemId}",
         "/V1/bulk/": "/V1/bulk/{bulkUuid}/detailed-status",
+        "/V1/products/base-prices": "/V1/products/base-prices",
+        "/V1/products/special-price": "/V1/products/special-price",
+        "/V1/products/tier-prices": "/V1/products/tier-prices",
     }
 
     async def request(method: str, path: str, **kwargs: Any) -> Response:
@@ -104,7 +111,9 @@ def contract_checked(sink: MagentoStock) -> Checked:
             ).validate(resp.body)
             checked.calls.append((method, "/async/bulk/V1/inventory/source-items", resp.status))
             return resp
-        template = next(t for prefix, t in templates.items() if path.startswith(prefix))
+        template = next(
+            t for p, t in sorted(templates.items(), key=lambda kv: -len(kv[0])) if path.startswith(p)
+        )
         op = method.lower()
         if kwargs.get("body") is not None:
             validator(body_schema(template, op)).validate(json.loads(json.dumps(kwargs["body"])))
@@ -124,17 +133,22 @@ class Store:
     inventory: InventoryState
     sink: MagentoStock
     checked: Checked
+    prices: PriceState
+    price_sink: MagentoPrices
+    price_checked: Checked
 
 
 @pytest.fixture
 async def store(serve: Callable[[ASGIApp], str], token: str) -> AsyncIterator[Store]:
     inventory = InventoryState(sources={"default", "east"})
-    root = serve(create_app(MagentoState(), token=token, inventory=inventory))
+    prices = PriceState(products={"A", "B", "C"})
+    root = serve(create_app(MagentoState(), token=token, inventory=inventory, prices=prices))
     async with aiohttp.ClientSession() as session:
-        sink = MagentoStock(
-            MagentoClient(session, root + "/rest/default", token), page_size=3, poll_seconds=0
-        )
-        yield Store(inventory, sink, contract_checked(sink))
+        client = MagentoClient(session, root + "/rest/default", token)
+        sink = MagentoStock(client, page_size=3, poll_seconds=0)
+        checked = contract_checked(sink)
+        price_sink = MagentoPrices(MagentoClient(session, root + "/rest/default", token))
+        yield Store(inventory, sink, checked, prices, price_sink, contract_checked(price_sink))
 
 
 async def test_a_batch_sets_source_quantities_in_one_call(store: Store) -> None:
@@ -215,3 +229,30 @@ async def test_a_checkout_during_a_push_keeps_its_reservation_and_nothing_is_ove
     # Customers can buy exactly what is salable: the 5 reserved units are not sold twice.
     assert salable + store.inventory.reserved("TEE") == store.inventory.quantity("TEE", "default")
     assert ("GET", "/V1/inventory/get-product-salable-quantity/{sku}/{stockId}", 200) in store.checked.calls
+
+
+async def test_prices_answer_200_with_the_rows_refused_and_save_the_rest(store: Store) -> None:
+    """Magento's bulk price endpoints: 200 with `[]` when all is saved, 200 with `{message, parameters}`
+    per refused row otherwise (no such product, a negative price); the valid rows are saved either way."""
+    rows = [
+        PriceRow("A", "base", ALL_GROUPS, 1, "19.9900"),
+        PriceRow("NOPE", "base", ALL_GROUPS, 1, "3.0000"),
+        PriceRow("B", "special", ALL_GROUPS, 1, "4.5000"),
+        PriceRow("C", "special", ALL_GROUPS, 1, "-1.0000"),
+        PriceRow("C", "tier", "Trade", 10, "7.2500"),
+    ]
+    report = await store.price_sink.push_price_batch(rows)
+    assert set(report.rejected) == {("NOPE", "base", ALL_GROUPS, 1), ("C", "special", ALL_GROUPS, 1)}
+    assert (
+        "Requested product doesn't exist. Row ID: SKU = NOPE"
+        in report.rejected[("NOPE", "base", ALL_GROUPS, 1)]
+    )
+    assert store.prices.base == {"A": Decimal("19.99")}  # exact: a JSON number, never a rounded float
+    assert store.prices.special == {"B": Decimal("4.5")}
+    assert store.prices.tier == {("C", "Trade", 10): Decimal("7.25")}
+    assert report.api_calls == 3
+    assert [c[1:] for c in store.price_checked.calls] == [
+        ("/V1/products/base-prices", 200),
+        ("/V1/products/special-price", 200),
+        ("/V1/products/tier-prices", 200),
+    ]
