@@ -210,6 +210,7 @@ class PricesConfig(Section):
     interval_seconds: float = Field(3600, gt=0)
     batch_size: int = Field(500, ge=1, le=5000)
     currency: str = Field("GBP", pattern=r"^[A-Z]{3}$", description="the storefront's base currency")
+    drift_tolerance: Decimal = Field(Decimal(0), ge=0, description="money a unit that is not drift")
 
 
 class Config(Section):

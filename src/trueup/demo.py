@@ -142,7 +142,13 @@ async def _price_list(world: World, dep: Deployment) -> dict[str, int]:
         world.erp.set_price(sku, "GBP", f"{12 + n % 30}.{n % 100:02d}")
     world.prices.products.discard(skus[-1])  # an ERP item not yet in the store's catalogue
     await dep.engine.drain(dep.price_schedule)
-    return {"listed": len(skus), "pushed": dep.prices.pushed, "rejected_parked": dep.prices.rejected}
+    drift = await dep.prices.check_drift()
+    return {
+        "listed": len(skus),
+        "pushed": dep.prices.pushed,
+        "rejected_parked": dep.prices.rejected,
+        "drift_after_sync": drift.findings,
+    }
 
 
 def _mismatches(expected: dict[str, str], store: Store) -> list[str]:

@@ -132,6 +132,21 @@ def stock_flow(
     )
 
 
+def price_flow(
+    config: Config, erp: ErpConnector, magento: MagentoPrices, backend: EmbeddedBackend, clock: SystemClock
+) -> PriceFlow:
+    return PriceFlow(
+        erp,
+        magento,
+        StoreStockState(backend, clock),
+        StoreExceptionQueue(backend, clock),
+        currency=config.prices.currency,
+        batch_size=config.prices.batch_size,
+        storefront=magento,
+        drift_tolerance=config.prices.drift_tolerance,
+    )
+
+
 def _engine_lock(database_url: str) -> IO[str] | None:
     """Embedded mode owns its SQLite file alone; a second engine on it would steal the first one's work."""
     url = make_url(database_url)
@@ -247,14 +262,7 @@ async def open_deployment(
                 exceptions,
                 clock,
             ),
-            PriceFlow(
-                erp,
-                MagentoPrices(magento, name=config.storefront.name),
-                StoreStockState(backend, clock),
-                exceptions,
-                currency=config.prices.currency,
-                batch_size=config.prices.batch_size,
-            ),
+            price_flow(config, erp, MagentoPrices(magento, name=config.storefront.name), backend, clock),
         )
     finally:
         await stack.aclose()

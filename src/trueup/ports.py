@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from trueup.model.erp import (
@@ -93,6 +94,14 @@ class PriceSink(Protocol):
     name: str
 
     async def push_price_batch(self, rows: Sequence[PriceRow]) -> PriceReport: ...
+
+
+class StorefrontPrices(Protocol):
+    """What the storefront shows as each SKU's base price (for drift)."""
+
+    name: str
+
+    async def base_prices(self, skus: Sequence[str]) -> Mapping[str, Decimal]: ...
 
 
 class StorefrontStock(Protocol):

@@ -40,3 +40,4 @@ def test_the_demo_runs_against_each_erp_with_the_same_keys(erp: str, tmp_path: P
     assert stock["drift_after_sync"] == 0
     prices = summary["prices"]  # one listed item is not in the store's catalogue: refused, parked
     assert (prices["pushed"], prices["rejected_parked"]) == (prices["listed"] - 1, 1)
+    assert prices["drift_after_sync"] == 0

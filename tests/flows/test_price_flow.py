@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import FakeClock
 from trueup.connectors.magento.client import MagentoClient
@@ -25,6 +26,7 @@ from trueup.sandbox.magento import MagentoState, create_app
 from trueup.sandbox.magento_prices import PriceState
 from trueup.sandbox.serve import ServerThread
 from trueup.store import Store
+from trueup.store.schema import work
 from trueup.store.stock import pushed_price_rows
 
 D = Decimal
@@ -58,6 +60,7 @@ async def rig(
             StoreExceptionQueue(backend, clock),
             currency="GBP",
             batch_size=2,
+            storefront=MagentoPrices(MagentoClient(session, f"{server.url}/rest/default", "t")),
         )
         engine = Engine(backend, clock, RetryPolicy(0.01, 0.05, 5), Settings(batch_size=4))
         yield flow, erp, state, store, engine
@@ -98,3 +101,27 @@ async def test_changed_prices_only_and_a_refused_row_parks_once(
     assert set(store.counts(PRICE_KIND)) == {"done"}
     with store.tx() as conn:
         assert ("GHOST", "base", ALL_GROUPS, 1) not in {r[:4] for r in pushed_price_rows(conn)}
+
+
+async def test_a_price_changed_in_the_storefront_is_drift_unless_a_push_is_in_flight(
+    rig: tuple[PriceFlow, PriceList, PriceState, Store, Engine], clock: FakeClock
+) -> None:
+    flow, erp, magento, store, engine = rig
+    erp.listing = [ItemPrice(sku=f"SKU{i}", currency="GBP", price=D("10.00")) for i in range(3)]
+    await engine.drain(Schedule(flow, "erp", 60))
+    assert (await flow.check_drift()).findings == 0
+
+    magento.base["SKU0"] = D("1.00")  # an admin's typo
+    drift = await flow.check_drift()
+    assert (drift.findings, drift.parked) == (1, 1)
+    with store.tx() as conn:
+        row = conn.execute(select(work).where(work.c.reason == "price_drift")).one()
+    assert row.owner == "ecommerce" and "9.00 GBP a unit at risk" in row.detail
+
+    # SKU1's new price is planned but not pushed yet: the storefront is behind, which is not drift.
+    erp.listing[1] = ItemPrice(sku="SKU1", currency="GBP", price=D("12.00"))
+    clock.advance(60)
+    async for rows, cursor in flow.observe(None, clock.now()):
+        await engine.backend.enqueue(rows, clock.now(), ("prices", "erp", cursor))
+    magento.base["SKU1"] = D("11.00")
+    assert (await flow.check_drift()).findings == 1  # SKU0 only

@@ -97,6 +97,7 @@ def contract_checked(sink: MagentoStock | MagentoPrices) -> Checked:
         "/V1/products/": "/V1/products/{productSku}/stockItems/{itemId}",
         "/V1/bulk/": "/V1/bulk/{bulkUuid}/detailed-status",
         "/V1/products/base-prices": "/V1/products/base-prices",
+        "/V1/products/base-prices-information": "/V1/products/base-prices-information",
         "/V1/products/special-price": "/V1/products/special-price",
         "/V1/products/tier-prices": "/V1/products/tier-prices",
     }
@@ -251,8 +252,10 @@ async def test_prices_answer_200_with_the_rows_refused_and_save_the_rest(store: 
     assert store.prices.special == {"B": Decimal("4.5")}
     assert store.prices.tier == {("C", "Trade", 10): Decimal("7.25")}
     assert report.api_calls == 3
+    assert await store.price_sink.base_prices(["A", "B", "NOPE"]) == {"A": Decimal("19.99")}
     assert [c[1:] for c in store.price_checked.calls] == [
         ("/V1/products/base-prices", 200),
         ("/V1/products/special-price", 200),
         ("/V1/products/tier-prices", 200),
+        ("/V1/products/base-prices-information", 200),
     ]

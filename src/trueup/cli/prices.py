@@ -21,7 +21,7 @@ def sync_prices(
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Push the ERP's changed prices to the storefront; refused rows park as exceptions."""
+    """Push the ERP's changed prices to the storefront, then check its base prices for drift."""
     from trueup.deployment import open_deployment
 
     cfg = load(config)
@@ -32,6 +32,7 @@ def sync_prices(
             assert flow is not None
             flow.full = full
             totals = dict(await dep.engine.drain(dep.price_schedule))
+            drift = await flow.check_drift()
             plan = flow.last_plan
             return {
                 "listed": plan.listed if plan else 0,
@@ -41,6 +42,7 @@ def sync_prices(
                 "rejected_parked": flow.rejected,
                 "api_calls": flow.api_calls,
                 "outcomes": totals,
+                "drift": {"findings": drift.findings, "parked": drift.parked},
             }
 
     try:

@@ -83,6 +83,7 @@ def run(
 ) -> None:
     """Run every enabled flow on its interval until stopped (Ctrl-C or SIGTERM)."""
     from trueup.deployment import open_deployment
+    from trueup.flows.prices import PriceDriftCheck
     from trueup.flows.stock import DriftCheck
     from trueup.runtime.engine import PeriodicTask
 
@@ -105,6 +106,7 @@ def run(
                 periodic.append((DriftCheck(dep.stock), cfg.stock.interval_seconds))
             if cfg.prices.enabled and dep.prices is not None:  # the catalogue lane
                 schedules.append(dep.price_schedule)
+                periodic.append((PriceDriftCheck(dep.prices), cfg.prices.interval_seconds))
             console.print("trueup running; Ctrl-C to stop")
             await dep.engine.run(schedules, periodic, stop)
         console.print("trueup stopped")

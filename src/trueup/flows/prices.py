@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 import polars as pl
@@ -23,11 +24,21 @@ from trueup.flows.price_plan import cut_price_batches, plan_prices, price_frame,
 from trueup.model.exceptions import Reason
 from trueup.model.prices import CATALOG_LANE, PRICE_KIND, price_payload, price_rows
 from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Retry
-from trueup.ports import ExceptionQueue, PriceSink, PriceSource
+from trueup.ports import ExceptionQueue, PriceSink, PriceSource, StorefrontPrices
+
+DRIFT_READ = 500  # SKUs per base-prices-information request
 
 
 class PriceState(Protocol):
     async def pushed_prices(self) -> list[tuple[str, str, str, int, str]]: ...
+
+    async def prices_in_flight(self) -> list[tuple[str, str, str, int]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PriceDriftReport:
+    findings: int
+    parked: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +62,11 @@ class PriceFlow:
         *,
         currency: str,
         batch_size: int = 500,
+        storefront: StorefrontPrices | None = None,
+        drift_tolerance: Decimal = Decimal(0),
     ) -> None:
+        self.storefront = storefront
+        self.drift_tolerance = drift_tolerance
         self.source = source
         self.sink = sink
         self.state = state
@@ -119,6 +134,52 @@ class PriceFlow:
             job = replace(job, payload=price_payload(taken))
         return Done(job, f"{len(rows)} prices, {len(refused)} refused, {report.api_calls} calls")
 
+    async def check_drift(self) -> PriceDriftReport:
+        """Base prices the storefront shows against the last confirmed push (R-MON-2), leaving out prices a
+        batch in flight is about to set. Each drift parks as `price_drift` with the money at risk per unit."""
+        if self.storefront is None:
+            return PriceDriftReport(0, 0)
+        in_flight = set(await self.state.prices_in_flight())
+        expected = {
+            r[0]: Decimal(r[4])
+            for r in await self.state.pushed_prices()
+            if r[1] == "base" and (r[0], r[1], r[2], r[3]) not in in_flight
+        }
+        skus = sorted(expected)
+        shown: dict[str, Decimal] = {}
+        for start in range(0, len(skus), DRIFT_READ):
+            shown |= await self.storefront.base_prices(skus[start : start + DRIFT_READ])
+        drifts = [
+            (sku, want, shown.get(sku))
+            for sku, want in expected.items()
+            if shown.get(sku) is None or abs(want - shown[sku]) > self.drift_tolerance
+        ]
+        if drifts:
+            await self.exceptions.park_rejections(
+                [_drift(self.storefront.name, sku, want, got, self.currency) for sku, want, got in drifts]
+            )
+        return PriceDriftReport(len(drifts), len(drifts))
+
+
+def _drift(storefront: str, sku: str, want: Decimal, got: Decimal | None, currency: str) -> InputRejection:
+    shows = "no base price" if got is None else f"{_money(got)} {currency}"
+    risk = "" if got is None else f"; {_money(abs(want - got))} {currency} a unit at risk"
+    return InputRejection(
+        source=storefront,
+        key=f"price:{sku}:drift",
+        message=f"SKU {sku}: the storefront shows {shows}, the ERP's price list says {_money(want)} "
+        f"{currency}{risk}. Resolution: find who changed the price in the storefront outside trueup, then "
+        "run `trueup sync prices --full` and resolve this exception.",
+        reason=Reason.PRICE_DRIFT,
+        field="price",
+    )
+
+
+def _money(amount: Decimal) -> str:
+    """At least two decimal places, and every place the amount has (never rounded)."""
+    cents = amount.quantize(Decimal("0.01"))
+    return f"{cents:f}" if cents == amount else f"{amount.normalize():f}"
+
 
 def _refused(storefront: str, key: tuple[str, str, str, int], why: str) -> InputRejection:
     sku, kind, group, qty = key
@@ -132,3 +193,15 @@ def _refused(storefront: str, key: tuple[str, str, str, int], why: str) -> Input
         reason=Reason.PRICE_REJECTED,
         field="price",
     )
+
+
+class PriceDriftCheck:
+    """The price drift check as a periodic task of `trueup run`."""
+
+    name = "price drift"
+
+    def __init__(self, flow: PriceFlow) -> None:
+        self.flow = flow
+
+    async def sync(self) -> PriceDriftReport:
+        return await self.flow.check_drift()

@@ -44,6 +44,7 @@ class Reason(StrEnum):
     UNMAPPED_LOCATION = "unmapped_location"
     STOCK_PUSH_REJECTED = "stock_push_rejected"
     PRICE_REJECTED = "price_rejected"
+    PRICE_DRIFT = "price_drift"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +204,15 @@ REASONS: dict[Reason, ReasonInfo] = {
         "price is negative. The storefront keeps its old price for it.",
         "Create the product in the storefront, or correct the SKU or the price in the ERP's price list; "
         "then resolve the exception (trueup offers the price again on every pass).",
+    ),
+    Reason.PRICE_DRIFT: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Storefront price differs from the ERP's price list",
+        "A SKU's base price in the storefront differs from the price trueup last pushed from the ERP by more "
+        "than [prices] drift_tolerance, with no push in flight to fix it: someone or something changed it "
+        "outside trueup. Every unit sold is mispriced by the money at risk.",
+        "Find who changed the price in the storefront (an admin edit, another integration) and stop it; "
+        "then run `trueup sync prices --full` and resolve the exception.",
     ),
 }
 

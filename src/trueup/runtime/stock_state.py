@@ -46,3 +46,10 @@ class StoreStockState:
 
     async def pushed_prices(self) -> list[tuple[str, str, str, int, str]]:
         return await self.backend.call(self._read_prices)
+
+    def _read_prices_in_flight(self) -> list[tuple[str, str, str, int]]:
+        with self.backend.store.tx() as conn:
+            return stock.prices_in_flight(conn)
+
+    async def prices_in_flight(self) -> list[tuple[str, str, str, int]]:
+        return await self.backend.call(self._read_prices_in_flight)

@@ -135,3 +135,9 @@ def note_drift(
     if new:
         conn.execute(stock_drift.insert(), new)
     return {pair: known.get(pair, now) for pair in seen}
+
+
+def prices_in_flight(conn: Connection) -> list[tuple[str, str, str, int]]:
+    """Keys of price batches not yet confirmed."""
+    query = select(work.c.payload).where(work.c.kind == PRICE_KIND, work.c.status.in_([*ACTIVE, "parked"]))
+    return [r.key for (payload,) in conn.execute(query) for r in price_rows(payload)]

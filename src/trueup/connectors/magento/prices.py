@@ -65,6 +65,9 @@ class MagentoPrices:
         self.http = client.http
         self.name = name
 
+    async def base_prices(self, skus: Sequence[str]) -> dict[str, Decimal]:
+        return await base_prices_of(self, skus)
+
     async def push_price_batch(self, rows: Sequence[PriceRow]) -> PriceReport:
         calls, rejected = 0, dict[tuple[str, str, str, int], str]()
         for kind, path in ENDPOINTS.items():
@@ -93,3 +96,16 @@ def _fill(error: Any) -> str:
         for i, value in enumerate(params, 1):
             text = text.replace(f"%{i}", str(value))
     return text[:300]
+
+
+async def base_prices_of(prices: MagentoPrices, skus: Sequence[str]) -> dict[str, Decimal]:
+    """`POST /V1/products/base-prices-information`: the global-scope (store 0) base price of each SKU."""
+    path = "/V1/products/base-prices-information"
+    resp = await prices.http.request("POST", path, body={"skus": list(skus)})
+    if resp.status != 200 or not isinstance(resp.body, list):
+        raise Fatal(f"Magento POST {path} answered {resp.status}: {str(resp.body)[:300]}")
+    return {
+        str(row["sku"]): Decimal(str(row["price"]))
+        for row in resp.body
+        if isinstance(row, dict) and int(row.get("store_id") or 0) == 0
+    }
