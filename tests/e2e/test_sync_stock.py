@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,22 @@ def test_sync_stock_pushes_sellable_stock_then_only_moves(world: World, tmp_path
     # --full pushes every pair again, which puts the edited quantity right.
     full = sync_stock(config, world, "--full")
     assert full["pushed_rows"] == 40 and magento_shows(world) == day.sellable()
+
+
+@pytest.mark.slow
+def test_sync_prices_pushes_the_price_list_and_parks_what_magento_refuses(
+    world: World, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "trueup.toml", world)
+    skus = active_skus(world.scenario.erp_items, 10)
+    for n, sku in enumerate(skus):
+        world.erp.set_price(sku, "GBP", f"{20 + n}.95")
+    world.prices.products.discard(skus[0])  # the store has not created this one yet
+    result = trueup("sync", "prices", "-c", str(config), "--json", env=cli_env(world))
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout)
+    assert (out["pushed"], out["rejected_parked"], out["drift"]["findings"]) == (9, 1, 0)
+    assert world.prices.base[skus[1]] == Decimal("21.95")
+    listed = trueup("exceptions", "list", "-c", str(config), "--json", env=cli_env(world))
+    refused = [row for row in json.loads(listed.stdout) if row["reason"] == "price_rejected"]
+    assert len(refused) == 1 and skus[0] in refused[0]["key"]
