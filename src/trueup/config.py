@@ -176,12 +176,58 @@ class RuntimeConfig(Section):
     observe_ahead: int = Field(2000, ge=1, description="observation pauses while this many rows are to do")
 
 
+class StockBuffersConfig(Section):
+    """Units held back from the storefront, most specific first: SKU, then category, then global."""
+
+    buffer: int = Field(0, ge=0, description="global: held back from every SKU at every source")
+    skus: dict[str, Annotated[int, Field(ge=0)]] = {}
+    categories: dict[str, Annotated[int, Field(ge=0)]] = {}
+
+
+StockTerm = Literal["allocated", "quarantined", "on_order", "reserved"]
+
+
+class StockConfig(Section):
+    """`[stock]`: the ERP → storefront stock flow (docs/configuration.md)."""
+
+    # Off unless the file says so: an upgraded deployment never starts managing a store's stock unasked.
+    # `trueup init` writes `enabled = true`; `trueup sync stock` runs when asked, whatever this says.
+    enabled: bool = False
+    interval_seconds: float = Field(300, gt=0)
+    batch_size: int = Field(500, ge=1, le=5000, description="source items per storefront request")
+    mode: Literal["msi", "async", "legacy"] = "msi"
+    bulk_poll_seconds: float = Field(1.0, gt=0, description="async mode: between bulk status polls")
+    stock_id: int = Field(1, ge=1, description="the storefront stock the sources belong to (drift reads)")
+    # None: the ERP connector's own formula. A list overrides it: the terms taken off on_hand.
+    formula: tuple[StockTerm, ...] | None = None
+    use_erp_sellable: bool | None = None
+    locations: dict[str, str] = Field({}, description="ERP location -> storefront source code")
+    default_source: str = "default"
+    categories: dict[str, str] = Field({}, description="SKU prefix -> category, for category buffers")
+    reserved: dict[str, Annotated[int, Field(ge=0)]] = Field({}, description="per SKU, for other channels")
+    buffers: StockBuffersConfig = StockBuffersConfig()
+    drift_tolerance: int = Field(0, ge=0, description="units of difference that are not drift")
+    drift_age_seconds: float = Field(900, ge=0, description="how long a drift may last before it parks")
+
+
+class PricesConfig(Section):
+    """`[prices]`: the ERP's price list → storefront prices (docs/configuration.md)."""
+
+    enabled: bool = False  # as [stock]: `trueup run` pushes prices only when the file says so
+    interval_seconds: float = Field(3600, gt=0)
+    batch_size: int = Field(500, ge=1, le=5000)
+    currency: str = Field("GBP", pattern=r"^[A-Z]{3}$", description="the storefront's base currency")
+    drift_tolerance: Decimal = Field(Decimal(0), ge=0, description="money a unit that is not drift")
+
+
 class Config(Section):
     storefront: StorefrontConfig
     erp: ErpConfig
     flows: FlowsConfig = FlowsConfig()
     mappings: MappingsConfig = MappingsConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+    stock: StockConfig = StockConfig()
+    prices: PricesConfig = PricesConfig()
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -323,6 +369,26 @@ interval_seconds = 3600         # ERP item master -> trueup's SKU map
 [mappings.skus]
 # storefront SKU = ERP SKU, where they differ
 # "WS12-M-ORANGE-OLD" = "WS12-M-Orange"
+
+[stock]                  # ERP sellable stock -> storefront source quantities (never salable ones)
+enabled = true           # `trueup run` pushes stock on its own lane
+interval_seconds = 300
+batch_size = 500         # source items per POST /V1/inventory/source-items
+mode = "msi"             # "async": the async bulk endpoint, polled; "legacy": PUT .../stockItems/1 per SKU
+# formula = ["allocated", "quarantined", "reserved"]   # taken off on_hand; default: the ERP connector's
+drift_tolerance = 0
+drift_age_seconds = 900
+
+[stock.locations]        # ERP location = storefront source code; unmapped locations are left out
+# "WEB" = "default"
+
+[stock.buffers]          # units held back: per SKU, else per category, else global; never below 0
+buffer = 0
+
+[prices]                 # the ERP's price list -> base, special and tier prices
+enabled = true
+interval_seconds = 3600
+currency = "GBP"         # the store's base currency: prices in others are left out
 
 [runtime]
 database_url = "sqlite:///trueup.db"   # or postgresql://user@host/dbname

@@ -18,12 +18,15 @@ from typing import Any
 from sqlalchemy import select
 
 from trueup.config import dump_toml, parse_config
-from trueup.deployment import open_deployment
+from trueup.deployment import Deployment, open_deployment
 from trueup.flows.orders import KIND
 from trueup.model.work import Status
+from trueup.sandbox.stock_day import StockDay, active_skus
 from trueup.sandbox.world import World, trading_day
 from trueup.store import Store
 from trueup.store.schema import work
+
+STOCK_SKUS = 120  # SKUs the demo's ERP counts stock for (every ERP sandbox writes its own stock records)
 
 
 @dataclass
@@ -72,9 +75,11 @@ async def run_demo(
             captured = world.capture_pending()
             second = await dep.engine.drain(dep.order_schedule)
             counts = dep.store.counts(KIND)
-            by_reason = dep.store.counts_by_reason()
+            by_reason = dep.store.counts_by_reason()  # the order exceptions; stock and prices report below
             posted = dep.store.link_count("order")
             outcome_mismatches = _mismatches(scenario.expected, dep.store)
+            stock = await _stock_day(world, dep, opts.seed)
+            prices = await _price_list(world, dep)
         erp_counts = world.erp_order_counts()
         summary = {
             "seed": opts.seed,
@@ -96,6 +101,8 @@ async def run_demo(
             ),
             "outcomes_as_expected": not outcome_mismatches,
             "outcome_mismatches": outcome_mismatches[:20],
+            "stock": stock,
+            "prices": prices,
             "passes": {"first": dict(first), "after_capture": dict(second)},
             "database": str(opts.workdir / "demo.db"),
             "config": str(opts.workdir / "trueup.toml"),
@@ -105,6 +112,45 @@ async def run_demo(
         return summary
     finally:
         world.stop()
+
+
+async def _stock_day(world: World, dep: Deployment, seed: int) -> dict[str, int]:
+    """The ERP's morning stock count reaches Magento's sources, then a tenth of it moves during the day and
+    only that is pushed; finally Magento's source items are checked against what was pushed."""
+    assert dep.stock is not None
+    day = StockDay(world.erp, active_skus(world.scenario.erp_items, STOCK_SKUS), seed=seed)
+    day.morning_count()
+    await dep.engine.drain(dep.stock_schedule)
+    morning_calls = dep.stock.api_calls
+    moved = day.moves()
+    await dep.engine.drain(dep.stock_schedule)
+    drift = await dep.stock.check_drift()
+    return {
+        "skus": len(day.skus),
+        "moved_later": moved,
+        "pushed_rows": dep.stock.pushed_rows,
+        "api_calls": dep.stock.api_calls,
+        "api_calls_after_moves": dep.stock.api_calls - morning_calls,
+        "drift_after_sync": drift.findings,
+    }
+
+
+async def _price_list(world: World, dep: Deployment) -> dict[str, int]:
+    """The ERP's price list for the stocked SKUs reaches Magento; one item the store has not created yet
+    is refused by Magento's price API (200 with errors) and parks as `price_rejected`."""
+    assert dep.prices is not None
+    skus = active_skus(world.scenario.erp_items, STOCK_SKUS)
+    for n, sku in enumerate(skus):
+        world.erp.set_price(sku, "GBP", f"{12 + n % 30}.{n % 100:02d}")
+    world.prices.products.discard(skus[-1])  # an ERP item not yet in the store's catalogue
+    await dep.engine.drain(dep.price_schedule)
+    drift = await dep.prices.check_drift()
+    return {
+        "listed": len(skus),
+        "pushed": dep.prices.pushed,
+        "rejected_parked": dep.prices.rejected,
+        "drift_after_sync": drift.findings,
+    }
 
 
 def _mismatches(expected: dict[str, str], store: Store) -> list[str]:

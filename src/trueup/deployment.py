@@ -22,16 +22,22 @@ from trueup.config import Config, ErpConfig
 from trueup.connectors.magento.auth import magento_auth
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
+from trueup.connectors.magento.prices import MagentoPrices
+from trueup.connectors.magento.stock import MagentoStock
 from trueup.errors import Fatal
 from trueup.flows.acks import AckPolicy
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import OrderFlow, OrderRules
+from trueup.flows.prices import PriceFlow
+from trueup.flows.stock import StockFlow
 from trueup.model.items import FieldLimits
+from trueup.model.stock import DEFAULT_FORMULA, SellableFormula, StockRules
 from trueup.ports import ErpConnector
 from trueup.runtime.backend import EmbeddedBackend, StoreExceptionQueue, StoreItemMap
 from trueup.runtime.clock import SystemClock
 from trueup.runtime.engine import Engine, Schedule, Settings
 from trueup.runtime.retry import RetryPolicy
+from trueup.runtime.stock_state import StoreStockState
 from trueup.store import Store
 
 
@@ -44,6 +50,18 @@ class Deployment:
     orders: OrderFlow
     items: ItemFlow
     since: datetime | None = None
+    stock: StockFlow | None = None
+    prices: PriceFlow | None = None
+
+    @property
+    def price_schedule(self) -> Schedule:
+        assert self.prices is not None
+        return Schedule(self.prices, self.config.erp.name, self.config.prices.interval_seconds)
+
+    @property
+    def stock_schedule(self) -> Schedule:
+        assert self.stock is not None
+        return Schedule(self.stock, self.config.erp.name, self.config.stock.interval_seconds)
 
     @property
     def order_schedule(self) -> Schedule:
@@ -69,6 +87,64 @@ def order_rules(config: Config, erp_limits: FieldLimits | None = None) -> OrderR
         line_tax_tolerance=flow.line_tax_tolerance,
         tax_tolerance=flow.tax_tolerance,
         tax_mode=flow.tax_mode,
+    )
+
+
+def stock_rules(config: Config, erp: object) -> StockRules:
+    """The stock planner's rules: the ERP connector's sellable formula unless `[stock] formula` overrides."""
+    cfg = config.stock
+    declared: SellableFormula = getattr(erp, "sellable_formula", DEFAULT_FORMULA)
+    formula = SellableFormula(
+        tuple(cfg.formula) if cfg.formula is not None else declared.subtract,
+        cfg.use_erp_sellable if cfg.use_erp_sellable is not None else declared.use_erp_sellable,
+    )
+    return StockRules(
+        formula=formula,
+        locations=dict(cfg.locations),
+        default_source=cfg.default_source,
+        buffer=cfg.buffers.buffer,
+        sku_buffers=dict(cfg.buffers.skus),
+        category_buffers=dict(cfg.buffers.categories),
+        categories=dict(cfg.categories),
+        reserved=dict(cfg.reserved),
+    )
+
+
+def stock_flow(
+    config: Config,
+    erp: ErpConnector,
+    magento: MagentoStock,
+    state: StoreStockState,
+    exceptions: StoreExceptionQueue,
+    clock: SystemClock,
+) -> StockFlow:
+    cfg = config.stock
+    return StockFlow(
+        erp,
+        magento,
+        state,
+        exceptions,
+        stock_rules(config, erp),
+        clock,
+        storefront=magento,
+        batch_size=cfg.batch_size,
+        drift_tolerance=cfg.drift_tolerance,
+        drift_age=timedelta(seconds=cfg.drift_age_seconds),
+    )
+
+
+def price_flow(
+    config: Config, erp: ErpConnector, magento: MagentoPrices, backend: EmbeddedBackend, clock: SystemClock
+) -> PriceFlow:
+    return PriceFlow(
+        erp,
+        magento,
+        StoreStockState(backend, clock),
+        StoreExceptionQueue(backend, clock),
+        currency=config.prices.currency,
+        batch_size=config.prices.batch_size,
+        storefront=magento,
+        drift_tolerance=config.prices.drift_tolerance,
     )
 
 
@@ -169,14 +245,29 @@ async def open_deployment(
             ),
             on_event=on_event,
         )
+        exceptions = StoreExceptionQueue(backend, clock)
         yield Deployment(
             config,
             store,
             backend,
             engine,
             orders,
-            ItemFlow(erp, item_map, StoreExceptionQueue(backend, clock)),
+            ItemFlow(erp, item_map, exceptions),
             since,
+            stock_flow(
+                config,
+                erp,
+                MagentoStock(
+                    magento,
+                    name=config.storefront.name,
+                    mode=config.stock.mode,
+                    poll_seconds=config.stock.bulk_poll_seconds,
+                ),
+                StoreStockState(backend, clock),
+                exceptions,
+                clock,
+            ),
+            price_flow(config, erp, MagentoPrices(magento, name=config.storefront.name), backend, clock),
         )
     finally:
         await stack.aclose()

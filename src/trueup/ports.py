@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -21,6 +22,8 @@ from trueup.model.erp import (
 )
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order
+from trueup.model.prices import PriceReport, PriceRow
+from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
 
 
@@ -100,6 +103,40 @@ class StockSource(Protocol):
     name: str
 
     def stock(self) -> AsyncIterator[StockSnapshot]: ...
+
+
+class StockSink(Protocol):
+    """Storefront stock: set the source quantity of each SKU × source in a batch (absolute figures, so a
+    batch pushed twice leaves the same state). Raises Skippable when the storefront refuses the batch."""
+
+    name: str
+
+    async def push_stock_batch(self, rows: Sequence[SourceQty]) -> PushReport: ...
+
+
+class PriceSink(Protocol):
+    """Storefront prices: set each (SKU, kind, customer group, quantity) price in a batch. Rows it refuses
+    come back in the report; every other row was saved."""
+
+    name: str
+
+    async def push_price_batch(self, rows: Sequence[PriceRow]) -> PriceReport: ...
+
+
+class StorefrontPrices(Protocol):
+    """What the storefront shows as each SKU's base price (for drift)."""
+
+    name: str
+
+    async def base_prices(self, skus: Sequence[str]) -> Mapping[str, Decimal]: ...
+
+
+class StorefrontStock(Protocol):
+    """What the storefront shows per SKU × source, read by key (for drift)."""
+
+    name: str
+
+    def source_items(self) -> AsyncIterator[Sequence[SourceQty]]: ...
 
 
 class StockAdjustmentSink(Protocol):

@@ -39,3 +39,10 @@ def test_the_demo_runs_against_each_erp_with_the_same_keys(erp: str, tmp_path: P
     assert summary["duplicate_erp_orders"] == 0
     assert summary["outcomes_as_expected"], summary["outcome_mismatches"]
     assert {"unknown_sku", "address_too_long"} <= set(summary["exceptions_by_reason"])
+    stock = summary["stock"]  # the ERP's stock count, then its moves, reached Magento's sources
+    assert stock["pushed_rows"] == stock["skus"] + stock["moved_later"]
+    assert 0 < stock["api_calls_after_moves"] < stock["api_calls"]
+    assert stock["drift_after_sync"] == 0
+    prices = summary["prices"]  # one listed item is not in the store's catalogue: refused, parked
+    assert (prices["pushed"], prices["rejected_parked"]) == (prices["listed"] - 1, 1)
+    assert prices["drift_after_sync"] == 0

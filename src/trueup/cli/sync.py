@@ -88,6 +88,9 @@ def run(
 ) -> None:
     """Run every enabled flow on its interval until stopped (Ctrl-C or SIGTERM)."""
     from trueup.deployment import open_deployment
+    from trueup.flows.prices import PriceDriftCheck
+    from trueup.flows.stock import DriftCheck
+    from trueup.runtime.engine import PeriodicTask
 
     cfg = load(config)
     on_event = emit_jsonl if progress == "jsonl" else None
@@ -99,7 +102,16 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         async with open_deployment(cfg, on_event=on_event) as dep:
             schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
-            periodic = [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
+            periodic: list[tuple[PeriodicTask, float]] = (
+                [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
+            )
+            # Stock has its own lane and worker: a stock backlog never delays order posting (R-STK-5).
+            if cfg.stock.enabled and dep.stock is not None:
+                schedules.append(dep.stock_schedule)
+                periodic.append((DriftCheck(dep.stock), cfg.stock.interval_seconds))
+            if cfg.prices.enabled and dep.prices is not None:  # the catalogue lane
+                schedules.append(dep.price_schedule)
+                periodic.append((PriceDriftCheck(dep.prices), cfg.prices.interval_seconds))
             console.print("trueup running; Ctrl-C to stop")
             await dep.engine.run(schedules, periodic, stop)
         console.print("trueup stopped")

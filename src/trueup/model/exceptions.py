@@ -43,6 +43,11 @@ class Reason(StrEnum):
     ERP_NOT_ACKNOWLEDGED = "erp_not_acknowledged"
     INVALID_QUANTITY = "invalid_quantity"
     INVALID_IDENTIFIER = "invalid_identifier"
+    STOCK_DRIFT = "stock_drift"
+    UNMAPPED_LOCATION = "unmapped_location"
+    STOCK_PUSH_REJECTED = "stock_push_rejected"
+    PRICE_REJECTED = "price_rejected"
+    PRICE_DRIFT = "price_drift"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +197,54 @@ REASONS: dict[Reason, ReasonInfo] = {
         "identifier cannot be cut without pointing at something else.",
         "Correct the identifier at its source (the storefront order or product), or raise the limit in "
         "[erp.limits] if the ERP's field is really longer, then retry the exception.",
+    ),
+    Reason.STOCK_DRIFT: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Storefront stock differs from the ERP's sellable stock",
+        "A SKU's quantity at a storefront source has differed from the sellable figure trueup last pushed "
+        "for longer than [stock] drift_age_seconds and by more than drift_tolerance units, with no push "
+        "in flight to fix it: someone or something changed the storefront's stock outside trueup. The "
+        "storefront may oversell (or undersell) by the units at risk.",
+        "Find who changed the source quantity in the storefront (admin edits, another integration) and "
+        "stop it; then run `trueup sync stock --full` to push the ERP's figures again, and resolve the "
+        "exception.",
+    ),
+    Reason.UNMAPPED_LOCATION: ReasonInfo(
+        Owner.ECOMMERCE,
+        "ERP stock location not mapped to a storefront source",
+        "The ERP reports stock at a location that [stock.locations] does not map to a storefront source, "
+        "so none of that location's stock reaches the storefront.",
+        "Map the location to a source code in [stock.locations] in trueup.toml (or leave it unmapped on "
+        "purpose), then resolve the exception.",
+        Side.TRUEUP,
+    ),
+    Reason.STOCK_PUSH_REJECTED: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Storefront refused a SKU's stock at a source",
+        "The storefront refused the quantity of one SKU at one source (e.g. Magento cannot save a source "
+        "item for a source it does not have, or a bulk operation failed), so that figure was not saved. "
+        "The rest of its batch was saved; trueup offers the figure again on every pass.",
+        "Create the source in the storefront (Stores > Inventory > Sources) or the product, or correct "
+        "[stock.locations] or the SKU in the ERP; then resolve the exception (quantities are absolute, so "
+        "pushing one again is harmless).",
+    ),
+    Reason.PRICE_REJECTED: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Storefront refused a price",
+        "The storefront's price API saved the rest of a batch but refused this row (Magento answers 200 "
+        "with a list of refused rows): most often the product does not exist in the storefront yet, or the "
+        "price is negative. The storefront keeps its old price for it.",
+        "Create the product in the storefront, or correct the SKU or the price in the ERP's price list; "
+        "then resolve the exception (trueup offers the price again on every pass).",
+    ),
+    Reason.PRICE_DRIFT: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Storefront price differs from the ERP's price list",
+        "A SKU's base price in the storefront differs from the price trueup last pushed from the ERP by more "
+        "than [prices] drift_tolerance, with no push in flight to fix it: someone or something changed it "
+        "outside trueup. Every unit sold is mispriced by the money at risk.",
+        "Find who changed the price in the storefront (an admin edit, another integration) and stop it; "
+        "then run `trueup sync prices --full` and resolve the exception.",
     ),
 }
 

@@ -34,6 +34,8 @@ from starlette.routing import Route
 from trueup.sandbox.faults import Faults, FaultsMiddleware, fault_routes
 from trueup.sandbox.magento_auth import UNAUTHORIZED, MagentoGate, OAuthCredentials
 from trueup.sandbox.magento_fields import FieldsError, FieldTree, parse_fields, project
+from trueup.sandbox.magento_inventory import InventoryState, inventory_routes
+from trueup.sandbox.magento_prices import PriceState, price_routes
 
 __all__ = [
     "CONDITION_TYPES",
@@ -563,6 +565,8 @@ def create_app(
     oauth: OAuthCredentials | None = None,
     clock: Callable[[], float] | None = None,
     faults: Faults | None = None,
+    inventory: InventoryState | None = None,
+    prices: PriceState | None = None,
 ) -> Starlette:
     """The emulator app. Routes: `/rest[/{store_code}]/V1/orders` and `.../V1/orders/{id}` (GET).
 
@@ -641,6 +645,10 @@ def create_app(
         for prefix in ("/rest", "/rest/{store_code}")
         for path, endpoint in (("/V1/orders", list_orders), ("/V1/orders/{order_id}", get_order))
     ]
+    inventory = inventory if inventory is not None else InventoryState()
+    routes += inventory_routes(inventory, refused)
+    prices = prices if prices is not None else PriceState()
+    routes += price_routes(prices, refused)
     faults = faults if faults is not None else Faults()
     app = Starlette(
         routes=[*fault_routes(faults), *routes],
@@ -650,4 +658,6 @@ def create_app(
     app.state.magento = state
     app.state.gate = gate
     app.state.faults = faults
+    app.state.inventory = inventory
+    app.state.prices = prices
     return app

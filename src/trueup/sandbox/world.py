@@ -12,12 +12,15 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from trueup.sandbox.erps import ErpSandbox, erp_sandbox
 from trueup.sandbox.faults import Faults
 from trueup.sandbox.magento import MagentoState, OAuthCredentials
 from trueup.sandbox.magento import create_app as magento_app
+from trueup.sandbox.magento_inventory import InventoryState
+from trueup.sandbox.magento_prices import PriceState
 from trueup.sandbox.scenario import TIME, FaultMix, Scenario, capture_payment, generate
 from trueup.sandbox.serve import ServerThread
 
@@ -62,6 +65,15 @@ class World:
 
     def __post_init__(self) -> None:
         self.magento = MagentoState(self.scenario.orders)
+        self.inventory = InventoryState()  # the store's MSI source items and reservations
+        # The store's catalogue: every item the ERP has (prices can be set for these only).
+        self.prices = PriceState(products={str(i["sku"]) for i in self.scenario.erp_items})
+        for order in self.scenario.orders:  # every order placed holds a reservation until it ships
+            if order.get("state") != "canceled":
+                for line in order.get("items", []):
+                    qty = _whole_units(line.get("qty_ordered"))
+                    if line.get("product_type") == "simple" and qty > 0:  # a hostile order may hold "1.5"
+                        self.inventory.place_order(str(line["sku"]), qty, order=str(order["increment_id"]))
         self.erp: ErpSandbox = erp_sandbox(
             self.erp_kind, seed=self.scenario.seed, faults=self.erp_faults, enforce_unique=self.enforce_unique
         )
@@ -70,7 +82,12 @@ class World:
     def start(self) -> None:
         self._magento_server = ServerThread(
             magento_app(
-                self.magento, token=self.magento_token, oauth=self.magento_oauth, faults=self.magento_faults
+                self.magento,
+                token=self.magento_token,
+                oauth=self.magento_oauth,
+                faults=self.magento_faults,
+                inventory=self.inventory,
+                prices=self.prices,
             )
         )
         self._magento_server.start()
@@ -155,3 +172,12 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _whole_units(value: object) -> int:
+    """A line's quantity in whole units, or 0 when it is not one (Magento sends "2.0000" or 2)."""
+    try:
+        qty = Decimal(str(value if value is not None else 0))
+    except InvalidOperation:
+        return 0
+    return int(qty) if qty.is_finite() and qty == qty.to_integral_value() else 0

@@ -23,6 +23,7 @@ from trueup.store.db import migrate, open_engine
 from trueup.store.items import items_for, upsert_items
 from trueup.store.schema import links, work
 from trueup.store.state import add_audit, get_cursor, set_cursor
+from trueup.store.stock import record_pushed
 
 
 class Store:
@@ -62,8 +63,10 @@ class Store:
             return ledger.claim(conn, lane, worker, limit, now, lease, waiting=waiting)
 
     def record(self, outcomes: Iterable[Outcome], now: datetime) -> None:
+        outcomes = list(outcomes)
         with self.tx() as conn:
             ledger.record(conn, outcomes, now)
+            record_pushed(conn, outcomes, now)  # a confirmed stock batch and its outcome: one commit
 
     def release(self, job_ids: Sequence[int], now: datetime) -> None:
         with self.tx() as conn:

@@ -124,3 +124,40 @@ workers = Table(
     Column("started_at", DateTime, nullable=False),
     Column("heartbeat_at", DateTime, nullable=False),
 )
+
+# The last stock quantity the storefront confirmed per SKU × source (the stock planner's "before"). Written
+# in the same transaction as the ledger row of the batch that pushed it (store/stock.py).
+pushed_stock = Table(
+    "pushed_stock",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("source_code", String(64), primary_key=True),
+    Column("qty", BigInteger, nullable=False),
+    Column("batch", String(128), nullable=False),
+    Column("pushed_at", DateTime, nullable=False),
+)
+
+# Stock drift seen and not yet cleared: when it was first seen, so that only a lasting drift parks.
+stock_drift = Table(
+    "stock_drift",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("source_code", String(64), primary_key=True),
+    Column("expected", BigInteger, nullable=False),
+    Column("actual", BigInteger, nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+)
+
+# The last price the storefront confirmed per SKU, kind, customer group and quantity (the price planner's
+# "before"), written with the outcome of the batch that pushed it. Prices as canonical decimal strings.
+pushed_prices = Table(
+    "pushed_prices",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("customer_group", String(64), primary_key=True),
+    Column("min_qty", Integer, primary_key=True),
+    Column("price", String(32), nullable=False),
+    Column("batch", String(128), nullable=False),
+    Column("pushed_at", DateTime, nullable=False),
+)

@@ -49,6 +49,7 @@ from trueup.model.erp import (
 )
 from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem, FieldLimits
+from trueup.model.stock import SellableFormula
 from trueup.model.work import InputRejection
 
 __all__ = ["FilesErp", "RejectedFile", "RejectedRow"]
@@ -62,6 +63,9 @@ _CREDIT = {"crn", "cn", "credit", "credit_note", "creditnote"}
 
 class FilesErp(OutboundFiles):
     """The ERP's side of trueup, over a `Transport` and a `Profile`. Owns the transport."""
+
+    # R-STK-1: stock files (Merret's included) carry on hand, allocated and quarantined per location.
+    sellable_formula = SellableFormula(("allocated", "quarantined", "reserved"), use_erp_sellable=False)
 
     def __init__(
         self,

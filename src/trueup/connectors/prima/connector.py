@@ -29,6 +29,7 @@ from trueup.errors import Fatal, NotReady
 from trueup.model.erp import CreditNote, DespatchPage, ItemPrice, LedgerEntry, StockSnapshot
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
+from trueup.model.stock import SellableFormula
 from trueup.model.work import InputRejection
 
 T = TypeVar("T")
@@ -79,6 +80,9 @@ class PrimaOptions(_Options):
 
 
 class PrimaErp:
+    # R-STK-1: Prima's AvailableToSell already nets out its allocations; it wins where Prima sends it.
+    sellable_formula = SellableFormula(("allocated", "quarantined", "reserved"), use_erp_sellable=True)
+
     def __init__(
         self,
         session: aiohttp.ClientSession,

@@ -22,10 +22,14 @@ from trueup.errors import Fatal, NotReady, Rejected, Unavailable
 from trueup.model.erp import CreditNote, DespatchPage, ItemPrice, LedgerEntry, StockSnapshot
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
+from trueup.model.stock import SellableFormula
 from trueup.model.work import InputRejection
 
 
 class RestErp:
+    # R-STK-1: the REST contract reports on hand, allocated and quarantined per location.
+    sellable_formula = SellableFormula(("allocated", "quarantined", "reserved"), use_erp_sellable=False)
+
     def __init__(
         self,
         session: aiohttp.ClientSession,

@@ -44,6 +44,7 @@ from trueup.model.erp import (
 )
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
+from trueup.model.stock import SellableFormula
 from trueup.model.work import InputRejection
 
 
@@ -82,6 +83,9 @@ class _SaleOrder:
 
 
 class StoklyErp:
+    # R-STK-1: inventory records carry onHand, an allocation field and quarantined; no sellable figure.
+    sellable_formula = SellableFormula(("allocated", "quarantined", "reserved"), use_erp_sellable=False)
+
     def __init__(self, client: StoklyClient, options: Options, *, name: str, limits: FieldLimits) -> None:
         self.http = client
         self.options = options
