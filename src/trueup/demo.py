@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from trueup.config import dump_toml, parse_config
-from trueup.deployment import open_deployment
+from trueup.deployment import open_deployment, orphan_sweep
 from trueup.flows.orders import KIND
 from trueup.model.work import Status
 from trueup.sandbox.world import World, trading_day
@@ -75,6 +75,8 @@ async def run_demo(
             by_reason = dep.store.counts_by_reason()
             posted = dep.store.link_count("order")
             outcome_mismatches = _mismatches(scenario.expected, dep.store)
+            # The second net: every paid order should be linked now, so a clean day finds nothing.
+            orphans = await orphan_sweep(dep).sync()
         erp_counts = world.erp_order_counts()
         summary = {
             "seed": opts.seed,
@@ -95,6 +97,7 @@ async def run_demo(
             "outcomes_as_expected": not outcome_mismatches,
             "outcome_mismatches": outcome_mismatches[:20],
             "passes": {"first": dict(first), "after_capture": dict(second)},
+            "orphans": {"found": orphans.found, "repaired": orphans.repaired},
             "database": str(opts.workdir / "demo.db"),
             "config": str(opts.workdir / "trueup.toml"),
         }

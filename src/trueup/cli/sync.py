@@ -71,8 +71,9 @@ def run(
     config: ConfigOpt = Path("trueup.toml"),
     progress: Annotated[str, typer.Option(help="Progress output: none or jsonl.")] = "none",
 ) -> None:
-    """Run every enabled flow on its interval until stopped (Ctrl-C or SIGTERM)."""
-    from trueup.deployment import open_deployment
+    """Run every enabled flow and check on its interval until stopped (Ctrl-C or SIGTERM)."""
+    from trueup.deployment import open_deployment, orphan_sweep
+    from trueup.runtime.engine import PeriodicTask
 
     cfg = load(config)
     on_event = emit_jsonl if progress == "jsonl" else None
@@ -84,7 +85,11 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         async with open_deployment(cfg, on_event=on_event) as dep:
             schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
-            periodic = [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
+            periodic: list[tuple[PeriodicTask, float]] = []
+            if cfg.flows.items.enabled:
+                periodic.append((dep.items, cfg.flows.items.interval_seconds))
+            if cfg.checks.orphans.enabled:  # the second net: paid orders with no ERP link
+                periodic.append((orphan_sweep(dep), cfg.checks.orphans.interval_seconds))
             console.print("trueup running; Ctrl-C to stop")
             await dep.engine.run(schedules, periodic, stop)
         console.print("trueup stopped")
