@@ -1,10 +1,11 @@
 """Magento as an `OrderIndexSource`: every order of a trailing window as a cheap header, by entity id.
 
-The orphan sweep lists a week of orders on every pass, so each request asks only for the eight fields a
-header needs (Magento's `fields` filter: a few hundred bytes an order instead of 8 KB) and pages by key:
-`entity_id > E`, sorted by entity_id, always page 1. entity_id never changes, so an order updated during
-the pass can neither shift another out of sight (offset paging's flaw) nor be read twice. The window has
-no upper bound for the same reason: an order updated mid-pass stays in it.
+The orphan sweep lists a week of orders on every pass, so each request asks only for the fields a header
+needs (Magento's `fields` filter: a few hundred bytes an order instead of 8 KB) and pages by key:
+`entity_id > E`, sorted by entity_id, always page 1, up to the newest entity id when the pass began.
+entity_id never changes, so an order updated during the pass can neither shift another out of sight
+(offset paging's flaw) nor be read twice. The window has no upper bound on updated_at for the same
+reason: an order updated mid-pass stays in it.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ HEADER_FIELDS = (
 )
 
 
-def index_after(since: datetime, entity_id: int, page_size: int) -> dict[str, str]:
-    """searchCriteria for the first page of orders with updated_at >= since and entity_id > `entity_id`."""
+def index_after(since: datetime, entity_id: int, last: int, page_size: int) -> dict[str, str]:
+    """searchCriteria for the first page of orders with updated_at >= since and `entity_id` < id <= `last`."""
     group = "searchCriteria[filter_groups]"
     return {
         f"{group}[0][filters][0][field]": "updated_at",
@@ -36,6 +37,9 @@ def index_after(since: datetime, entity_id: int, page_size: int) -> dict[str, st
         f"{group}[1][filters][0][field]": "entity_id",
         f"{group}[1][filters][0][value]": str(entity_id),
         f"{group}[1][filters][0][condition_type]": "gt",
+        f"{group}[2][filters][0][field]": "entity_id",
+        f"{group}[2][filters][0][value]": str(last),
+        f"{group}[2][filters][0][condition_type]": "lteq",
         "searchCriteria[sortOrders][0][field]": "entity_id",
         "searchCriteria[sortOrders][0][direction]": "ASC",
         "searchCriteria[pageSize]": str(page_size),
@@ -67,10 +71,13 @@ class MagentoOrderIndex:
         self.page_size = page_size
 
     async def order_index(self, since: datetime) -> AsyncIterator[list[OrderHeader]]:
+        # The pass ends at the newest order when it starts: orders placed during it are observation's,
+        # and a store taking orders faster than the pages come would otherwise keep it going for ever.
+        last = await self._newest_entity_id()
         after = 0
-        while True:
+        while after < last:
             resp = await self.client.http.request(
-                "GET", "/V1/orders", params=index_after(since, after, self.page_size)
+                "GET", "/V1/orders", params=index_after(since, after, last, self.page_size)
             )
             if resp.status != 200 or not isinstance(resp.body, dict):
                 raise Fatal(f"Magento GET /V1/orders answered {resp.status}: {resp.body!r:.300}")
@@ -94,6 +101,20 @@ class MagentoOrderIndex:
             if len(items) < self.page_size:
                 return
             after = headers[-1].entity_id
+
+    async def _newest_entity_id(self) -> int:
+        params = {
+            "searchCriteria[sortOrders][0][field]": "entity_id",
+            "searchCriteria[sortOrders][0][direction]": "DESC",
+            "searchCriteria[pageSize]": "1",
+            "searchCriteria[currentPage]": "1",
+            "fields": "items[entity_id]",
+        }
+        resp = await self.client.http.request("GET", "/V1/orders", params=params)
+        if resp.status != 200 or not isinstance(resp.body, dict):
+            raise Fatal(f"Magento GET /V1/orders answered {resp.status}: {resp.body!r:.300}")
+        items = resp.body.get("items") or []
+        return int(items[0]["entity_id"]) if items else 0
 
     async def fetch_order(self, entity_id: int) -> SourceOrder | None:
         resp = await self.client.http.request("GET", f"/V1/orders/{entity_id}")
