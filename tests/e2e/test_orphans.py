@@ -5,13 +5,15 @@ trueup's to repair, posted exactly once, and cleared on the next sweep once link
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+import subprocess
 import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import cli_env, trueup, write_config
+from tests.e2e.conftest import TRUEUP, cli_env, trueup, write_config
 from trueup.config import dump_toml
 from trueup.model.money import to_decimal, to_minor
 from trueup.sandbox.rest_erp_sandbox import RestErpSandbox
@@ -191,3 +193,36 @@ def test_check_orders_is_part_of_the_documented_exit_codes(tmp_path: Path, small
     result = trueup("check", "orders", "-c", str(config), env=env)
     assert result.returncode == 0 and "found 0" in result.stderr
     assert trueup("check", "stock", "-c", str(config), env=env).returncode == 2
+
+
+def test_trueup_run_sweeps_on_its_own_schedule_and_posts_what_observation_missed(
+    tmp_path: Path, small_world: World
+) -> None:
+    env = cli_env(small_world)
+    config = _config(tmp_path, small_world)
+    _sync(config, env)
+    lost = _posted_long_ago(small_world, 1)[0]["increment_id"]
+    with _db(config) as db:  # older than observation's overlap: only the sweep can bring it back
+        db.execute("DELETE FROM work WHERE kind = 'order.post' AND key = ?", (lost,))
+        db.execute("DELETE FROM links WHERE kind = 'order' AND external_id = ?", (lost,))
+    _forget_in_erp(small_world, lost)
+    proc = subprocess.Popen(
+        [*TRUEUP, "run", "--progress", "jsonl", "-c", str(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    swept = ""
+    for line in proc.stdout:  # the engine's own events are the clock: no sleeping here
+        event = json.loads(line)
+        if event["event"] == "synced" and event["task"] == "orphan sweep":
+            swept = str(event["result"])
+        if swept and ("repaired=1" not in swept or (event["event"] == "batch" and int(event.get("done", 0)))):
+            break  # posted what the sweep repaired (or the sweep repaired nothing: fail below, not hang)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    assert "orphaned=1" in swept and "repaired=1" in swept
+    counts = small_world.erp_order_counts()
+    assert counts[lost] == 1 and set(counts.values()) == {1}
