@@ -20,7 +20,6 @@ def check_orders(config: Path, *, as_json: bool) -> None:
 
     async def go() -> dict[str, object]:
         async with open_deployment(cfg) as dep:
-            await dep.engine.start()  # register this process, as every engine run does
             return (await orphan_sweep(dep).sync()).as_dict()
 
     try:
