@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from trueup.model.checks import Clear, Finding, LedgerView, Resend
 from trueup.model.exceptions import Reason
 from trueup.model.money import to_minor
-from trueup.model.orders import PaymentState
 from trueup.model.work import ACTIVE, Problem, Status
 from trueup.ports import OrderHeader
+from trueup.rules.payment import payable_states
 
 ORPHANED = Reason.ORPHANED_ORDER
 MISSING = Reason.MISSING_IN_ERP
@@ -63,10 +63,7 @@ class OrphanPlan:
 
 def should_post(header: OrderHeader, rules: OrphanRules) -> bool:
     """Paid by the same rule the order flow posts by (`post_when`), and not cancelled or closed."""
-    payable = {PaymentState.CAPTURED} | (
-        {PaymentState.AUTHORISED} if rules.post_when == "authorised" else set()
-    )
-    if header.payment not in payable:
+    if header.payment not in payable_states(rules.post_when):
         return False
     return rules.go_live is None or header.created_at >= rules.go_live
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -107,3 +108,14 @@ def test_the_listing_asks_only_for_the_header_fields() -> None:
     wanted |= {"order_currency_code", "total_paid", "payment"}
     assert set(body) == {"items"} and [o["entity_id"] for o in body["items"]] == [1, 2, 3]
     assert all(set(o) <= wanted and set(o.get("payment", {})) <= {"amount_paid"} for o in body["items"])
+
+
+def test_an_order_too_broken_to_list_is_left_to_observation_and_the_rest_are_listed() -> None:
+    rows = orders(5, 10, random.Random(0))
+    for row in rows:
+        row.update(state="processing", grand_total=Decimal("10.00"), total_paid=Decimal("10.00"))
+    del rows[2]["grand_total"]  # observation parks this one as malformed_record
+    state = MagentoState(rows)
+    with serve(state) as server:
+        pages = asyncio.run(index_pass(server.url + "/rest", 2))
+    assert [h.entity_id for page in pages for h in page] == [1, 2, 4, 5]
