@@ -220,10 +220,29 @@ class PricesConfig(Section):
     drift_tolerance: Decimal = Field(Decimal(0), ge=0, description="money a unit that is not drift")
 
 
+class OrphansCheckConfig(Section):
+    """The orphan sweep (`trueup check orders`, and on its own schedule in `trueup run`)."""
+
+    enabled: bool = True
+    interval_seconds: float = Field(900, gt=0)
+    window_days: float = Field(7, gt=0, description="the trailing window of storefront orders listed")
+    sla_minutes: float = Field(
+        30, ge=0, description="a paid order not posted this long after its last update"
+    )
+    verify_in_erp: Literal["sample", "all", "off"] = "sample"
+    sample_size: int = Field(20, ge=1, description="linked orders looked up in the ERP per sweep (sample)")
+    page_size: int = Field(300, ge=1, le=1000, description="order headers per Magento request")
+
+
+class ChecksConfig(Section):
+    orphans: OrphansCheckConfig = OrphansCheckConfig()
+
+
 class Config(Section):
     storefront: StorefrontConfig
     erp: ErpConfig
     flows: FlowsConfig = FlowsConfig()
+    checks: ChecksConfig = ChecksConfig()
     mappings: MappingsConfig = MappingsConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     stock: StockConfig = StockConfig()
@@ -360,6 +379,13 @@ line_tax_tolerance = "0.01"     # per line
 
 [flows.items]
 interval_seconds = 3600         # ERP item master -> trueup's SKU map
+
+[checks.orphans]               # the second net: paid orders with no ERP link (`trueup check orders`)
+interval_seconds = 900
+window_days = 7                 # storefront orders updated this recently are listed
+sla_minutes = 30                # a paid order still not posted this long after its last update is a finding
+verify_in_erp = "sample"        # ask the ERP about linked orders: "sample", "all" or "off"
+sample_size = 20
 
 [mappings.carriers]
 # storefront shipping method = "ERP_CARRIER/SERVICE"

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from trueup.config import dump_toml, parse_config
-from trueup.deployment import Deployment, open_deployment
+from trueup.deployment import Deployment, open_deployment, orphan_sweep
 from trueup.flows.orders import KIND
 from trueup.model.work import Status
 from trueup.sandbox.stock_day import StockDay, active_skus
@@ -80,6 +80,8 @@ async def run_demo(
             outcome_mismatches = _mismatches(scenario.expected, dep.store)
             stock = await _stock_day(world, dep, opts.seed)
             prices = await _price_list(world, dep)
+            # The second net: every paid order should be linked now, so a clean day finds nothing.
+            orphans = await orphan_sweep(dep).sync()
         erp_counts = world.erp_order_counts()
         summary = {
             "seed": opts.seed,
@@ -104,6 +106,7 @@ async def run_demo(
             "stock": stock,
             "prices": prices,
             "passes": {"first": dict(first), "after_capture": dict(second)},
+            "orphans": {"found": orphans.found, "repaired": orphans.repaired},
             "database": str(opts.workdir / "demo.db"),
             "config": str(opts.workdir / "trueup.toml"),
         }

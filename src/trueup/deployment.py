@@ -18,16 +18,19 @@ from typing import IO
 import aiohttp
 from sqlalchemy.engine import make_url
 
+from trueup.checks.orphans import OrphanRules
+from trueup.checks.sweep import OrphanSweep, SweepSettings
 from trueup.config import Config, ErpConfig
 from trueup.connectors.magento.auth import magento_auth
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
+from trueup.connectors.magento.index import MagentoOrderIndex
 from trueup.connectors.magento.prices import MagentoPrices
 from trueup.connectors.magento.stock import MagentoStock
 from trueup.errors import Fatal
 from trueup.flows.acks import AckPolicy
 from trueup.flows.items import ItemFlow
-from trueup.flows.orders import OrderFlow, OrderRules
+from trueup.flows.orders import KIND, LINK_KIND, OrderFlow, OrderRules, observed_work
 from trueup.flows.prices import PriceFlow
 from trueup.flows.stock import StockFlow
 from trueup.model.items import FieldLimits
@@ -38,6 +41,7 @@ from trueup.runtime.clock import SystemClock
 from trueup.runtime.engine import Engine, Schedule, Settings
 from trueup.runtime.retry import RetryPolicy
 from trueup.runtime.stock_state import StoreStockState
+from trueup.runtime.sweep_ledger import StoreSweepLedger
 from trueup.store import Store
 
 
@@ -276,3 +280,39 @@ async def open_deployment(
         store.close()
         if lock is not None:
             lock.close()
+
+
+def orphan_sweep(dep: Deployment) -> OrphanSweep:
+    """The orphan sweep over this deployment's storefront, ledger and ERP (`[checks.orphans]`)."""
+    cfg, check = dep.config, dep.config.checks.orphans
+    source = dep.orders.source
+    assert isinstance(source, MagentoOrders)  # the only storefront kind so far
+    storefront = cfg.storefront.name
+    rules = OrphanRules(
+        sla=timedelta(minutes=check.sla_minutes),
+        post_when=cfg.flows.orders.post_when,
+        # go-live (`[flows.orders] start_from`, or a backfill's --since): older orders are not orphans
+        go_live=dep.orders.start_from,
+    )
+    ledger = StoreSweepLedger(
+        dep.backend,
+        dep.engine.clock,
+        flow=dep.orders.name,
+        order_kind=KIND,
+        link_kind=LINK_KIND,
+        storefront=storefront,
+    )
+    return OrphanSweep(
+        MagentoOrderIndex(source.client, name=storefront, page_size=check.page_size),
+        ledger,
+        dep.orders.sink,
+        lambda src: observed_work(src, storefront),
+        dep.engine.clock,
+        SweepSettings(
+            window=timedelta(days=check.window_days),
+            rules=rules,
+            verify_in_erp=check.verify_in_erp,
+            sample_size=check.sample_size,
+            concurrency=cfg.storefront.concurrency,
+        ),
+    )

@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from trueup.model.checks import LedgerView, SweepWrite
 from trueup.model.erp import (
     CreditNote,
     DespatchPage,
@@ -21,7 +22,7 @@ from trueup.model.erp import (
     StockSnapshot,
 )
 from trueup.model.items import ErpItem, FieldLimits
-from trueup.model.orders import ErpSalesOrder, Order
+from trueup.model.orders import ErpSalesOrder, Order, PaymentState
 from trueup.model.prices import PriceReport, PriceRow
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
@@ -179,6 +180,49 @@ class LedgerSource(Protocol):
     name: str
 
     def ledger(self, start: date, end: date) -> AsyncIterator[Sequence[LedgerEntry]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OrderHeader:
+    """One storefront order as the cheap index lists it: enough to tell whether it should have posted and
+    what is at risk, not enough to post it."""
+
+    key: str  # the increment id: the ledger's key
+    entity_id: int
+    state: str
+    status: str
+    payment: PaymentState  # derived by the connector exactly as for a full order
+    grand_total: Decimal
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    version: str  # updated_at as the source writes it: the ledger row's source_version
+
+
+class OrderIndexSource(Protocol):
+    """The storefront's orders as cheap headers, by key, and one full order on demand."""
+
+    name: str
+
+    def order_index(self, since: datetime) -> AsyncIterator[Sequence[OrderHeader]]:
+        """Pages of every order updated at or after `since`, in entity id order."""
+        ...
+
+    async def fetch_order(self, entity_id: int) -> SourceOrder | None:
+        """One order in full, as observation reads it; None if the storefront no longer has it."""
+        ...
+
+
+class SweepLedger(Protocol):
+    """What the checks read from and write to trueup's ledger, in bulk (one call per page)."""
+
+    async def order_views(self, keys: Sequence[str]) -> Mapping[str, LedgerView]: ...
+
+    async def observed_until(self) -> datetime | None:
+        """How far order observation has read (its cursor); None before its first pass."""
+        ...
+
+    async def write_sweep(self, write: SweepWrite) -> None: ...
 
 
 class RejectionSource(Protocol):

@@ -57,6 +57,7 @@ def test_the_demo_reports_every_order_posted_or_parked_exactly_once(tmp_path: Pa
     assert sum(summary["exceptions_by_reason"].values()) == orders["parked"]
     assert summary["outcomes_as_expected"], summary["outcome_mismatches"]
     assert orders["payments_captured_later"] > 0 and orders["waiting"] == 0
+    assert summary["orphans"] == {"found": 0, "repaired": 0}  # the sweep at the end of a clean day
 
 
 def test_fixing_a_mapping_then_bulk_retrying_posts_the_parked_orders(

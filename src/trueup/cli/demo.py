@@ -111,6 +111,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     out.print(f"  parked as exceptions   {o['parked']}")
     out.print(f"  paid later in the day  {o['payments_captured_later']} (waited, then posted)")
+    orphans = summary.get("orphans", {})
+    out.print(f"  orphan sweep           found {orphans.get('found')}, repaired {orphans.get('repaired')}")
     table = Table(title="Exception queue by reason")
     for col in ("reason", "count", "owner", "what it means"):
         table.add_column(col)

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from trueup.cli.common import (
     ConfigOpt,
+    JsonOpt,
     app,
     console,
     fail,
@@ -38,12 +39,26 @@ def init(
 
 @app.command()
 def check(
+    what: Annotated[
+        str, typer.Argument(help="Leave out to check the config; `orders` runs one orphan sweep.")
+    ] = "",
     config: ConfigOpt = Path("trueup.toml"),
     online: Annotated[
         bool, typer.Option("--online", help="Also reach both systems with the configured credentials.")
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Validate the config file (and, with --online, that both systems answer and accept the tokens)."""
+    """Validate the config file (and, with --online, that both systems answer and accept the tokens).
+
+    `trueup check orders` sweeps the storefront's recent orders for paid orders with no ERP link, puts
+    the missing ones into the ledger to post, and exits 1 if it found any (0 if none)."""
+    if what:
+        from trueup.cli.checks import check_orders
+
+        if what != "orders":
+            fail(f"unknown check {what!r}; expected: orders")
+        check_orders(config, as_json=as_json)
+        return
     cfg = load(config)
     wanted = [*cfg.storefront.secret_envs().values(), cfg.erp.token_env]
     missing = [env for env in wanted if not os.environ.get(env)]

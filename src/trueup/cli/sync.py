@@ -86,8 +86,8 @@ def run(
     config: ConfigOpt = Path("trueup.toml"),
     progress: Annotated[str, typer.Option(help="Progress output: none or jsonl.")] = "none",
 ) -> None:
-    """Run every enabled flow on its interval until stopped (Ctrl-C or SIGTERM)."""
-    from trueup.deployment import open_deployment
+    """Run every enabled flow and check on its interval until stopped (Ctrl-C or SIGTERM)."""
+    from trueup.deployment import open_deployment, orphan_sweep
     from trueup.flows.prices import PriceDriftCheck
     from trueup.flows.stock import DriftCheck
     from trueup.runtime.engine import PeriodicTask
@@ -102,9 +102,11 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         async with open_deployment(cfg, on_event=on_event) as dep:
             schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
-            periodic: list[tuple[PeriodicTask, float]] = (
-                [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
-            )
+            periodic: list[tuple[PeriodicTask, float]] = []
+            if cfg.flows.items.enabled:
+                periodic.append((dep.items, cfg.flows.items.interval_seconds))
+            if cfg.checks.orphans.enabled:  # the second net: paid orders with no ERP link
+                periodic.append((orphan_sweep(dep), cfg.checks.orphans.interval_seconds))
             # Stock has its own lane and worker: a stock backlog never delays order posting (R-STK-5).
             if cfg.stock.enabled and dep.stock is not None:
                 schedules.append(dep.stock_schedule)

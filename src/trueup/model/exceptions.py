@@ -48,6 +48,8 @@ class Reason(StrEnum):
     STOCK_PUSH_REJECTED = "stock_push_rejected"
     PRICE_REJECTED = "price_rejected"
     PRICE_DRIFT = "price_drift"
+    ORPHANED_ORDER = "orphaned_order"
+    MISSING_IN_ERP = "missing_in_erp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +247,31 @@ REASONS: dict[Reason, ReasonInfo] = {
         "outside trueup. Every unit sold is mispriced by the money at risk.",
         "Find who changed the price in the storefront (an admin edit, another integration) and stop it; "
         "then run `trueup sync prices --full` and resolve the exception.",
+    ),
+    Reason.ORPHANED_ORDER: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Paid order not posted (found by the orphan sweep)",
+        "The orphan sweep, a second net behind observation, found a paid, not cancelled storefront order "
+        "that had no row in trueup's ledger although observation had read past it, or that has waited or "
+        "retried longer than the SLA ([checks.orphans] sla_minutes). trueup's own observation missed it, "
+        "so the sweep put the order into the ledger to post (the text says whether it did). The finding "
+        "clears by itself on a later sweep once the order is linked to its ERP sales order.",
+        "Usually none: the sweep has already queued the order and the finding clears once it posts. If it "
+        "stays open, read the order's own ledger row (`trueup exceptions show <order id>`) and the log for "
+        "why it does not post, then tell the integrator: observation should never miss an order.",
+        Side.TRUEUP,
+    ),
+    Reason.MISSING_IN_ERP: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Linked order the ERP does not know",
+        "trueup linked the order to an ERP sales order, but the ERP's lookup by the storefront order id "
+        "finds nothing: the ERP lost it, or someone deleted it there. trueup does not re-send it on its "
+        "own, because the deletion may have been deliberate. The finding clears by itself once the ERP "
+        "finds the order again.",
+        "Ask the ERP team whether the sales order was deleted on purpose. If it should be there, retry "
+        "this exception: the next sweep sends the order again (idempotent on the order id). If it was "
+        "deleted on purpose, resolve the exception with a note.",
+        Side.ERP,
     ),
 }
 
