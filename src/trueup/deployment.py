@@ -42,6 +42,11 @@ class Deployment:
     engine: Engine
     orders: OrderFlow
     items: ItemFlow
+    item_map: StoreItemMap
+
+    async def items_held(self) -> bool:
+        """Whether an earlier item sync left a map to judge orders by, should this one fail."""
+        return await self.item_map.held() > 0
 
     @property
     def order_schedule(self) -> Schedule:
@@ -150,6 +155,7 @@ async def open_deployment(
                 runtime.observe_ahead,
             ),
             on_event=on_event,
+            erp_name=config.erp.name,
         )
         yield Deployment(
             config,
@@ -158,6 +164,7 @@ async def open_deployment(
             engine,
             orders,
             ItemFlow(erp, item_map, StoreExceptionQueue(backend, clock)),
+            item_map,
         )
     finally:
         await stack.aclose()

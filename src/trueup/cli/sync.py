@@ -39,7 +39,11 @@ def sync_orders(
 
     async def go() -> dict[str, int]:
         async with open_deployment(cfg, on_event=on_event) as dep:
-            totals = await dep.engine.drain(dep.order_schedule, before=[] if skip_items else [dep.items])
+            totals = await dep.engine.drain(
+                dep.order_schedule,
+                before=[] if skip_items else [dep.items],
+                items_held=await dep.items_held(),
+            )
             return dict(totals)
 
     try:
@@ -86,7 +90,7 @@ def run(
             schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
             periodic = [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
             console.print("trueup running; Ctrl-C to stop")
-            await dep.engine.run(schedules, periodic, stop)
+            await dep.engine.run(schedules, periodic, stop, items_held=await dep.items_held())
         console.print("trueup stopped")
 
     try:

@@ -134,6 +134,15 @@ class JsonClient:
         try:
             parsed = loads(raw)
         except ValueError:
+            if 200 <= status < 300:
+                # A maintenance page served with 200, or a page cut off mid-way: the system is not
+                # answering properly right now, so try again later. The body is never quoted: a cut-off
+                # order page holds customers' names and e-mails.
+                raise Unavailable(
+                    f"{self.system} {method} {path}: {status} with a body that is not JSON "
+                    f"({resp_headers.get('Content-Type', 'no content type')}, {len(raw)} bytes): a "
+                    "maintenance page or a truncated answer"
+                ) from None
             parsed = raw.decode("utf-8", "replace")[:500]
         if status == 429:
             raise RateLimited(
@@ -158,6 +167,9 @@ class JsonClient:
 
 
 def _message(body: Any) -> str:
+    """The system's own error message, never the rest of the body (which may echo a customer's details)."""
     if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)[:300]
-    return str(body)[:300]
+        return str(body.get("message") or body.get("error") or "no message")[:300]
+    if isinstance(body, str) and body:
+        return f"a body that is not JSON ({len(body)} characters)"
+    return "no message"

@@ -21,7 +21,7 @@ from trueup.model.work import InputRejection, Job, NewWork, Outcome, Problem, St
 from trueup.store import ledger
 from trueup.store.db import migrate, open_engine
 from trueup.store.items import items_for, upsert_items
-from trueup.store.schema import links, work
+from trueup.store.schema import item_map, links, work
 from trueup.store.state import add_audit, get_cursor, set_cursor
 
 
@@ -148,6 +148,10 @@ class Store:
     def link_count(self, kind: str) -> int:
         with self.tx() as conn:
             return int(conn.execute(select(func.count()).where(links.c.kind == kind)).scalar_one())
+
+    def item_count(self, erp: str) -> int:
+        with self.tx() as conn:
+            return int(conn.execute(select(func.count()).where(item_map.c.erp == erp)).scalar_one())
 
     def work_count(self, kind: str) -> int:
         with self.tx() as conn:
