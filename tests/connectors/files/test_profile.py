@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from trueup.connectors.files.profile import (
@@ -69,4 +71,14 @@ def test_an_unknown_field_or_a_bad_xml_name_in_the_column_map_is_refused() -> No
 
 def test_outbound_names_are_made_safe_from_the_storefront_id() -> None:
     assert FILES_PROFILE.outbound_name(RecordKind.SALES_ORDER, "000000101") == "SO_000000101.csv"
-    assert FILES_PROFILE.outbound_name(RecordKind.CREDIT_NOTE, "CM/1 2") == "CN_CM_1_2.csv"
+    cleaned = FILES_PROFILE.outbound_name(RecordKind.CREDIT_NOTE, "CM/1 2")
+    assert cleaned.startswith("CN_CM_1_2~") and cleaned.endswith(".csv")
+
+
+def test_ids_that_clean_up_alike_still_get_their_own_file() -> None:
+    """The file name is the ERP reference: `A/1` and `A_1` once both became SO_A_1.csv, and the second
+    link broke the (erp, kind, erp_ref) key on every later run."""
+    ids = ["A/1", "A_1", "A 1", "A\\1", "A:1", "a/1", "A/1 ", "Ä/1"]
+    names = {FILES_PROFILE.outbound_name(RecordKind.SALES_ORDER, i) for i in ids}
+    assert len(names) == len(ids)
+    assert all(re.fullmatch(r"SO_[A-Za-z0-9._~-]+\.csv", n) for n in names)

@@ -10,6 +10,7 @@ column name.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Mapping, Sequence
@@ -236,8 +237,12 @@ class Profile:
         return self.prefixes[kind]
 
     def outbound_name(self, kind: RecordKind, external_id: str) -> str:
-        """`SO_<id>.csv`: the storefront id made safe for a file name (it is the idempotency key)."""
+        """`SO_<id>.csv`: the storefront id made safe for a file name (it is the idempotency key and the
+        ERP reference, so it must be one-to-one). An id that needed cleaning (`A/1`) also carries a hash of
+        the raw id after `~`, a character no id kept as it is can hold: `A/1` and `A_1` never share a file."""
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", external_id)
+        if safe != external_id:
+            safe = f"{safe}~{hashlib.sha256(external_id.encode()).hexdigest()[:12]}"
         return f"{self.prefix(kind)}_{safe}.{self.extension}"
 
     def is_kind(self, name: str, kind: RecordKind) -> bool:
