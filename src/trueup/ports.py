@@ -22,6 +22,8 @@ from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order
 from trueup.model.work import InputRejection
 
+ENTITY_MARK = "#e"
+
 
 @dataclass(frozen=True, slots=True)
 class SourceOrder:
@@ -32,6 +34,13 @@ class SourceOrder:
     order: Order | None
     raw: str = ""
     error: str = ""
+    entity: str = ""  # the source's own id for the record (Magento's entity id): tells a reused key apart
+
+    @property
+    def ledger_version(self) -> str:
+        """The version the ledger keeps: the source version, and after `#e` which record it is, so that
+        the ledger can tell the same order updated from another order under the same number."""
+        return f"{self.version}{ENTITY_MARK}{self.entity}" if self.entity else self.version
 
 
 @dataclass(frozen=True, slots=True)

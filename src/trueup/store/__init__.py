@@ -22,6 +22,7 @@ from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Park,
 from trueup.store import ledger
 from trueup.store.db import migrate, open_engine
 from trueup.store.items import items_for, upsert_items
+from trueup.store.reused import park_reused_keys
 from trueup.store.schema import item_map, links, work
 from trueup.store.state import add_audit, get_cursor, set_cursor
 
@@ -47,7 +48,7 @@ class Store:
     ) -> None:
         """Enqueue observed work and advance the cursor that covers it, in one transaction."""
         with self.tx() as conn:
-            ledger.enqueue(conn, rows, now)
+            ledger.enqueue(conn, park_reused_keys(conn, rows), now)
             if cursor:
                 set_cursor(conn, *cursor, now)
 

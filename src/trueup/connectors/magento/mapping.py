@@ -145,8 +145,10 @@ def to_source_order(raw: dict[str, Any], storefront: str) -> SourceOrder:
     """Never raises: an order that cannot be read is returned with its raw JSON and the reason."""
     key = _str(raw.get("increment_id") or raw.get("entity_id") or "unknown")
     version = _str(raw.get("updated_at"))
+    entity = _str(raw.get("entity_id"))
     try:
-        return SourceOrder(key, version, to_order(raw, storefront))
+        return SourceOrder(key, version, to_order(raw, storefront), entity=entity)
     except (KeyError, ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
         detail = f"{type(exc).__name__}: {exc}"
-        return SourceOrder(key, version, None, raw=json.dumps(raw, default=_default), error=detail[:300])
+        raw_json = json.dumps(raw, default=_default)
+        return SourceOrder(key, version, None, raw=raw_json, error=detail[:300], entity=entity)
