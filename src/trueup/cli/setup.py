@@ -43,11 +43,18 @@ def check(
     ] = False,
 ) -> None:
     """Validate the config file (and, with --online, that both systems answer and accept the tokens)."""
+    from trueup.preflight import preflight
+
     cfg = load(config)
-    wanted = [*cfg.storefront.secret_envs().values(), cfg.erp.token_env]
-    missing = [env for env in wanted if not os.environ.get(env)]
-    for env in missing:
-        console.print(f"[yellow]warning:[/] environment variable {env} is not set")
+    found = preflight(cfg)
+    for note in found.notes:
+        console.print(f"note: {escape(note)}")
+    if found.problems:
+        count = len(found.problems)
+        console.print(f"[bold red]error:[/] {config} cannot work: {count} problem{'s' if count > 1 else ''}")
+        for problem in found.problems:
+            console.print(f"  - {escape(problem)}")
+        raise typer.Exit(2)
     if cfg.storefront.auth == "oauth1":
         # Magento generates each of the four values as exactly 32 characters: another length is a copy
         # gone wrong (a stray space, a truncated paste). Only the length is shown, never the value.
