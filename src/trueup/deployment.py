@@ -120,7 +120,8 @@ async def open_deployment(
     )
     clock = SystemClock()
     connector = aiohttp.TCPConnector(limit=config.erp.concurrency + config.storefront.concurrency + 8)
-    timeout = aiohttp.ClientTimeout(total=max(config.erp.timeout_seconds, config.storefront.timeout_seconds))
+    # The session's timeout is the ERP's; the Magento client sets its own on each request.
+    timeout = aiohttp.ClientTimeout(total=config.erp.timeout_seconds)
     session = aiohttp.ClientSession(connector=connector, timeout=timeout)
     stack = AsyncExitStack()
     try:
@@ -129,6 +130,7 @@ async def open_deployment(
             config.storefront.base_url,
             magento_auth(config.storefront.auth, config.storefront.secret_envs()),
             concurrency=config.storefront.concurrency,
+            timeout_seconds=config.storefront.timeout_seconds,
         )
         erp = await connect_erp(session, config.erp)
         stack.push_async_callback(erp.aclose)

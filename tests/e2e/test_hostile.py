@@ -37,3 +37,115 @@ def test_a_reused_increment_id_parks_the_second_order_naming_both_entity_ids(tmp
         assert len(world.erp_order_counts()) == len(world.scenario.orders)
     finally:
         world.stop()
+
+
+GOOD = """
+[storefront]
+base_url = "https://shop.example.co.uk/rest/default"
+auth = "bearer"
+token_env = "SHOP_TOKEN"
+
+[erp]
+kind = "rest"
+base_url = "https://erp.example.co.uk/api"
+token_env = "ERP_TOKEN"
+
+[mappings.carriers]
+flatrate_flatrate = "RM/TRACKED48"
+
+[runtime]
+database_url = "sqlite:///{db}"
+"""
+
+
+def check(tmp_path: Path, text: str, *args: str) -> tuple[int, str]:
+    config = tmp_path / "trueup.toml"
+    config.write_text(text.replace("{db}", str(tmp_path / "trueup.db")))
+    env = {**cli_env(), "SHOP_TOKEN": "s" * 32, "ERP_TOKEN": "e" * 32}
+    result = trueup("check", "-c", str(config), *args, env=env)
+    return result.returncode, " ".join(result.stderr.split())
+
+
+def test_check_accepts_a_good_config_without_creating_the_database(tmp_path: Path) -> None:
+    code, out = check(tmp_path, GOOD)
+    assert code == 0, out
+    assert not (tmp_path / "trueup.db").exists()
+
+
+def test_check_reports_every_problem_at_once_in_plain_words_and_fails(tmp_path: Path) -> None:
+    bad = (
+        GOOD.replace("https://shop.example.co.uk/rest/default", "not a url")
+        .replace("https://erp.example.co.uk/api", "ftp://shop")
+        .replace('"RM/TRACKED48"', '"RM"')
+        .replace("sqlite:///{db}", "mysql://x/y")
+        .replace('token_env = "ERP_TOKEN"', 'token_env = "ERP_TOKEN"\ncurrencies = ["GBPX"]')
+        + "\n[flow.orders]\ninterval_seconds = 60\n"
+    )
+    code, out = check(tmp_path, bad)
+    assert code == 2
+    assert "6 problems" in out
+    for named in (
+        "storefront.base_url = 'not a url' is not an http(s) URL",
+        "erp.base_url = 'ftp://shop' is not an http(s) URL",
+        "GBPX",
+        "CARRIER/SERVICE",
+        "runtime.database_url",
+        "flow is not a known key; did you mean `flows`?",
+    ):
+        assert named in out
+    assert "Input should" not in out and "Traceback" not in out and "Value error" not in out
+
+
+def test_check_refuses_a_stokly_erp_without_its_table_offline(tmp_path: Path) -> None:
+    code, out = check(tmp_path, GOOD.replace('kind = "rest"', 'kind = "stokly"'))
+    assert code == 2 and "erp.stokly.location_id" in out
+
+
+def test_check_refuses_a_missing_secret_variable(tmp_path: Path) -> None:
+    code, out = check(tmp_path, GOOD.replace('token_env = "ERP_TOKEN"', 'token_env = "ERP_TOKEN_TYPO"'))
+    assert code == 2 and "ERP_TOKEN_TYPO is not set" in out
+
+
+def test_check_names_a_folder_a_mistyped_sqlite_path_and_an_unreachable_postgres(tmp_path: Path) -> None:
+    env = cli_env()
+    folder = trueup("check", "-c", str(tmp_path), env=env)
+    said = " ".join(folder.stderr.split())
+    assert folder.returncode == 2 and "is a folder" in said and "Traceback" not in said
+    code, out = check(tmp_path, GOOD.replace("{db}", "{db}/../nowhere/trueup.db"))
+    assert code == 2 and "does not exist" in out
+    assert not (tmp_path / "nowhere").exists()
+    code, out = check(tmp_path, GOOD.replace("sqlite:///{db}", "postgresql://trueup:pw@127.0.0.1:1/trueup"))
+    assert code == 2 and "cannot reach PostgreSQL at 127.0.0.1:1/trueup" in out and "pw" not in out
+
+
+def test_secrets_belong_in_the_environment_and_are_never_echoed(tmp_path: Path) -> None:
+    pasted = "ab12cd34ef56ab12cd34ef56ab12cd34"
+    code, out = check(tmp_path, GOOD.replace('token_env = "SHOP_TOKEN"', f'token_env = "{pasted}"'))
+    assert code == 2 and "storefront.token_env" in out and pasted not in out
+    code, out = check(tmp_path, GOOD.replace('kind = "rest"', f'kind = "rest"\ntoken = "{pasted}"'))
+    assert code == 2 and "erp.token: secrets never go in the file" in out and pasted not in out
+    code, out = check(tmp_path, GOOD.replace("https://erp.", f"https://user:{pasted}@erp."))
+    assert code == 2 and "erp.base_url" in out and pasted not in out
+
+
+def test_plain_http_is_refused_unless_allowed_by_name(tmp_path: Path) -> None:
+    insecure = GOOD.replace("https://erp.example", "http://erp.example")
+    code, out = check(tmp_path, insecure)
+    assert code == 2 and "erp.base_url" in out and "allow_insecure_http" in out
+    code, out = check(
+        tmp_path, insecure.replace('kind = "rest"', 'kind = "rest"\nallow_insecure_http = true')
+    )
+    assert code == 0, out
+
+
+def test_each_system_gets_its_own_timeout(tmp_path: Path, small_world: World) -> None:
+    """The storefront's timeout once gave way to the larger ERP one: a Magento slower than its own
+    `timeout_seconds` was waited on for the ERP's 30 s."""
+    small_world.magento_faults.update({"slow_rate": 1.0, "latency_ms": 3000})
+    config = write_config(tmp_path / "trueup.toml", small_world, max_attempts=2)
+    text = config.read_text().replace("page_size = 100", "page_size = 100\ntimeout_seconds = 0.5")
+    config.write_text(text)
+    result = trueup("sync", "orders", "--once", "-c", str(config), env=cli_env(small_world))
+    assert result.returncode == 2
+    said = " ".join(result.stderr.split())
+    assert "Magento GET /V1/orders" in said and "Timeout" in said

@@ -93,8 +93,11 @@ class JsonClient:
         headers: Mapping[str, str] | None = None,
         concurrency: int = 16,
         auth: RequestAuth | None = None,
+        timeout_seconds: float | None = None,
     ) -> None:
         self.session = session
+        # This system's own timeout; None: the session's (which the deployment sets to the ERP's).
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds) if timeout_seconds else None
         self.auth = auth
         self.base_url = base_url.rstrip("/")
         self.system = system
@@ -125,7 +128,12 @@ class JsonClient:
         async with self._slots:
             try:
                 async with self.session.request(
-                    method, url, params=params, data=data, headers=all_headers
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=all_headers,
+                    timeout=self.timeout or self.session.timeout,
                 ) as resp:
                     raw = await resp.read()
                     status, resp_headers = resp.status, resp.headers

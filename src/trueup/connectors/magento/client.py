@@ -99,6 +99,7 @@ class MagentoClient:
         auth: MagentoAuth | str,
         *,
         concurrency: int = 4,
+        timeout_seconds: float | None = None,
     ) -> None:
         """`auth` signs each request (a plain string is taken as a bearer token)."""
         self.http = JsonClient(
@@ -108,6 +109,7 @@ class MagentoClient:
             headers={"Accept": "application/json"},
             concurrency=concurrency,
             auth=BearerAuth(auth) if isinstance(auth, str) else auth,
+            timeout_seconds=timeout_seconds,
         )
 
     async def order_pages(
