@@ -8,23 +8,43 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+import random
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
 
-from trueup.errors import Fatal, RateLimited, Unavailable
+from trueup.errors import Fatal, RateLimited, Retriable, Unavailable
+
+T = TypeVar("T")
 
 
 def encode_query(params: Mapping[str, str]) -> str:
     """A query string in RFC 3986 percent-encoding (a space is `%20`, never `+`; brackets are `%5B`/`%5D`):
     the form that OAuth 1.0a signs and that servers decoding with `rawurldecode` (Magento) read back."""
     return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
+
+
+async def retry_in_place(
+    fetch: Callable[[], Awaitable[T]], *, attempts: int = 10, base: float = 0.5, cap: float = 60.0
+) -> T:
+    """`fetch()`, tried again in place on a Retriable failure, waiting at least its Retry-After: for one
+    page of a long listing, so that a rate-limit storm resumes from the page that failed rather than the
+    whole listing starting again from page 1. After `attempts` the last failure is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await fetch()
+        except Retriable as exc:
+            if attempt == attempts:
+                raise
+            backoff = min(cap, base * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            await asyncio.sleep(max(backoff, min(exc.retry_after or 0.0, cap)))
+    raise AssertionError("unreachable")
 
 
 class RequestAuth(Protocol):

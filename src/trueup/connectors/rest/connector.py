@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
 import aiohttp
 
-from trueup.connectors.http import JsonClient
+from trueup.connectors.http import JsonClient, retry_in_place
 from trueup.connectors.rest.mapping import (
     credit_note_body,
     sales_order_body,
@@ -86,7 +87,7 @@ class RestErp:
         page = 1
         while True:
             query = {**(params or {}), "page": str(page), "per_page": str(self.page_size)}
-            resp = await self.http.request("GET", path, params=query)
+            resp = await retry_in_place(partial(self.http.request, "GET", path, params=query))
             if resp.status != 200 or not isinstance(resp.body, dict):
                 raise Fatal(f"ERP {self.name} GET {path} answered {resp.status}: {resp.body!r:.300}")
             rows = resp.body.get(key) or []
