@@ -82,3 +82,22 @@ def test_ids_that_clean_up_alike_still_get_their_own_file() -> None:
     names = {FILES_PROFILE.outbound_name(RecordKind.SALES_ORDER, i) for i in ids}
     assert len(names) == len(ids)
     assert all(re.fullmatch(r"SO_[A-Za-z0-9._~-]+\.csv", n) for n in names)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised_by_default() -> None:
+    """OWASP's CSV injection rule: ERP files get opened in Excel."""
+    rows = [
+        {"order_id": "1", "customer_name": '=cmd|" /C calc"!A0', "bill_address_1": '=HYPERLINK("http://x")'},
+        {
+            "order_id": "2",
+            "customer_name": "@SUM(1)",
+            "bill_address_1": "Flat 2\nHigh St",
+            "discount_total": "-5.00",
+        },
+    ]
+    text = FILES_PROFILE.dump(RecordKind.SALES_ORDER, rows).decode()
+    assert "'=cmd" in text and "'=HYPERLINK" in text and "'@SUM" in text
+    assert "Flat 2 High St" in text and ",-5.00," in text  # one line per row; numbers stay numbers
+    assert len(text.splitlines()) == 3
+    raw = FILES_PROFILE.with_overrides(neutralise_formulas=False).dump(RecordKind.SALES_ORDER, rows[:1])
+    assert "'=cmd" not in raw.decode()

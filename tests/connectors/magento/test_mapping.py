@@ -69,6 +69,19 @@ def test_the_example_order_maps_both_addresses(example: dict[str, Any]) -> None:
         )  # fmt: skip
 
 
+def test_nul_and_bidi_override_characters_never_reach_the_erp(example: dict[str, Any]) -> None:
+    """A name that displays as something else (U+202E reverses what follows) or a NUL that truncates it."""
+    example["billing_address"]["firstname"] = "Ja\u202ene\x00"
+    example["billing_address"]["street"] = ["123 Oak\u2066 Ave\nrear door"]
+    example["customer_lastname"] = "Do\u202de"
+    order = to_order(example, "magento")
+    assert order.billing_address is not None
+    assert order.billing_address.name == "Jane Doe"
+    assert order.billing_address.street == ("123 Oak Ave rear door",)
+    dumped = order.model_dump_json()
+    assert not any(c in dumped for c in ("\u202e", "\u202d", "\u2066", "\\u0000"))
+
+
 def test_the_example_order_maps_shipping_and_payment(example: dict[str, Any]) -> None:
     order = to_order(example, "magento")
     assert (order.shipping.method, order.shipping.description) == (

@@ -40,6 +40,8 @@ class Options(BaseModel):
     encoding: str | None = None
     columns: dict[str, str] = {}
     page_size: int = Field(1000, ge=1, le=100_000)
+    # OWASP CSV injection: text cells starting = + - @ get a leading ', line breaks become spaces.
+    neutralise_formulas: bool = True
 
 
 def build_transport(options: Options, erp: ErpConfig, prefix: str) -> Transport:
@@ -88,6 +90,7 @@ def build_profile(default: Profile, options: Options, prefix: str) -> Profile:
             columns=options.columns,
             delimiter=options.delimiter,
             encoding=options.encoding,
+            neutralise_formulas=options.neutralise_formulas,
         )
     except ValueError as exc:
         raise ConfigError(f"{prefix}.columns", options.columns, str(exc)) from None

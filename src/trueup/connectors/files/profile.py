@@ -184,6 +184,20 @@ class MalformedFile(ValueError):
     """The whole file is unusable (half-written, not CSV/XML, a required column missing)."""
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def neutralise(cell: str) -> str:
+    """A cell no spreadsheet runs as a formula (`=cmd|...`, `=HYPERLINK(...)`), on one line. Numbers such as
+    `-5.00` are left as they are: they are data, and the ERP must read them as numbers."""
+    if _NUMBER.match(cell):
+        return cell
+    if cell.startswith(_FORMULA_START):
+        cell = "'" + cell
+    return cell.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     name: str
@@ -194,6 +208,9 @@ class Profile:
     encoding: str = "utf-8"
     prefixes: Mapping[RecordKind, str] = field(default_factory=lambda: dict(_PREFIXES))
     tracking_separator: str = "|"
+    # OWASP's CSV injection rule: a text cell that a spreadsheet would run as a formula is written with a
+    # leading ' (ERP files are opened in Excel), and a line break in a cell becomes a space.
+    neutralise_formulas: bool = True
 
     def with_overrides(
         self,
@@ -202,6 +219,7 @@ class Profile:
         columns: Mapping[str, str] | None = None,
         delimiter: str | None = None,
         encoding: str | None = None,
+        neutralise_formulas: bool | None = None,
     ) -> Profile:
         """This profile with config overrides applied; raises ValueError naming an unknown field."""
         known = {f for fields in FIELDS.values() for f in fields}
@@ -219,6 +237,7 @@ class Profile:
             encoding or self.encoding,
             self.prefixes,
             self.tracking_separator,
+            self.neutralise_formulas if neutralise_formulas is None else neutralise_formulas,
         )
         if profile.format == Format.XML:
             for key, column in profile.columns.items():
@@ -256,8 +275,9 @@ class Profile:
             out = io.StringIO()
             writer = csv.writer(out, delimiter=self.delimiter, lineterminator="\n")
             writer.writerow([self.column(f) for f in fields])
+            cell = neutralise if self.neutralise_formulas else str
             for row in rows:
-                writer.writerow([row.get(f, "") for f in fields])
+                writer.writerow([cell(row.get(f, "")) for f in fields])
             return out.getvalue().encode(self.encoding)
         root = etree.Element(self._root(kind))
         for row in rows:

@@ -33,8 +33,18 @@ def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+# NUL and the other control characters, and the bidirectional overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069) that can make a name or an address display as something else ("Trojan Source"): no
+# ERP field needs them, and some ERPs truncate at a NUL. They are dropped as the order is read; a tab or
+# a line break inside one field becomes a space, so that words are not glued together.
+_UNSAFE: dict[int, str | None] = {
+    **dict.fromkeys([*range(0x00, 0x20), 0x7F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]),
+    **dict.fromkeys([0x09, 0x0A, 0x0D], " "),
+}
+
+
 def _str(value: Any) -> str:
-    return "" if value is None else str(value)
+    return "" if value is None else str(value).translate(_UNSAFE)
 
 
 def _address(raw: dict[str, Any]) -> Address:
