@@ -149,3 +149,23 @@ def test_each_system_gets_its_own_timeout(tmp_path: Path, small_world: World) ->
     assert result.returncode == 2
     said = " ".join(result.stderr.split())
     assert "Magento GET /V1/orders" in said and "Timeout" in said
+
+
+def test_the_database_and_the_init_file_are_readable_by_their_owner_only(
+    tmp_path: Path, small_world: World
+) -> None:
+    env = cli_env(small_world)
+    assert trueup("init", str(tmp_path / "example.toml"), env=env).returncode == 0
+    assert (tmp_path / "example.toml").stat().st_mode & 0o777 == 0o600
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    assert trueup("sync", "orders", "--once", "-c", str(config), env=env).returncode == 0
+    for db in tmp_path.glob("trueup.db*"):
+        assert db.stat().st_mode & 0o777 == 0o600, db
+
+
+def test_exceptions_on_a_mistyped_database_path_is_an_error_not_an_empty_queue(tmp_path: Path) -> None:
+    config = tmp_path / "trueup.toml"
+    config.write_text(GOOD.replace("{db}", str(tmp_path / "typo" / "trueup.db")))
+    result = trueup("exceptions", "list", "-c", str(config), env=cli_env())
+    assert result.returncode == 2 and "does not exist" in " ".join(result.stderr.split())
+    assert not (tmp_path / "typo").exists()

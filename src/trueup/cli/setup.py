@@ -29,7 +29,10 @@ def init(
     """Write a commented example trueup.toml."""
     if path.exists() and not force:
         fail(f"{path} exists; use --force to overwrite")
-    path.write_text(EXAMPLE, encoding="utf-8")
+    # 0600: the file names where the secrets are, and often ends up next to them.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+        out.write(EXAMPLE)
+    path.chmod(0o600)
     console.print(
         f"wrote {path}: edit it, set the secret environment variables it names, then `trueup check`"
     )
