@@ -169,3 +169,14 @@ def test_exceptions_on_a_mistyped_database_path_is_an_error_not_an_empty_queue(t
     result = trueup("exceptions", "list", "-c", str(config), env=cli_env())
     assert result.returncode == 2 and "does not exist" in " ".join(result.stderr.split())
     assert not (tmp_path / "typo").exists()
+
+
+def test_a_damaged_database_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "trueup.db"
+    db.write_bytes(b"this is not a database, it is a text file that replaced it" * 100)
+    config = tmp_path / "trueup.toml"
+    config.write_text(GOOD.replace("{db}", str(db)))
+    result = trueup("exceptions", "list", "-c", str(config), env=cli_env())
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "Traceback" not in said
+    assert f"{db} is damaged" in said and "restore the file from a backup" in said

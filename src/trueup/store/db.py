@@ -15,9 +15,41 @@ from sqlalchemy.engine import make_url
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 
+# The databases this process opened, so that an error from deep inside a command can name the file.
+OPENED: list[str] = []
+
+
+def database_trouble(exc: BaseException) -> str:
+    """A database failure in plain words, naming the database (never its password) and the fix."""
+    where = OPENED[-1] if OPENED else "the database named by runtime.database_url"
+    said = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200] if str(exc) else type(exc).__name__
+    low = said.lower()
+    if "locked" in low or "busy" in low:
+        what, fix = (
+            "is locked by another program",
+            "stop the other program (another trueup, a backup, a viewer)",
+        )
+    elif "full" in low or "no space" in low:
+        what, fix = "could not be written: the disk is full", "free space on that disk"
+    elif "not a database" in low or "malformed" in low or "corrupt" in low:
+        return (
+            f"{where} is damaged ({said}). Resolution: stop trueup and restore the file from a backup; do "
+            "not delete it, it records which orders reached the ERP (PRAGMA integrity_check tells how much "
+            "is readable)."
+        )
+    else:
+        what, fix = f"failed ({said})", "check the database and that this user may write to it"
+    return (
+        f"{where} {what}. Nothing was lost: the unfinished transaction was rolled back and the work stays "
+        f"in the ledger. Resolution: {fix}, then run the command again."
+    )
+
+
 def open_engine(url: str) -> Engine:
     """An engine for `url`. SQLite gets WAL, a busy timeout and foreign keys; the file's folder is made."""
     parsed = make_url(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    OPENED.append(str(parsed.database) if sqlite else parsed.render_as_string())  # password hidden
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)

@@ -198,3 +198,11 @@ def test_generated_orders_keep_their_line_shapes_and_money(seed: int) -> None:
         assert all(line.parent_line_id in ids for line in order.lines if line.parent_line_id)
         assert sum((line.row_total for line in order.money_lines), D(0)) == order.subtotal
         assert not any(line.product_type == ProductType.BUNDLE for line in order.money_lines)
+
+
+def test_a_number_that_is_not_one_names_its_field(example: dict[str, Any]) -> None:
+    """`tax_percent = "20%"` once gave a bare InvalidOperation that named no field."""
+    example["items"][0]["tax_percent"] = "20%"
+    src = to_source_order(example, "magento")
+    assert src.order is None
+    assert src.error == "items[0].tax_percent = '20%' is not a number"

@@ -151,6 +151,33 @@ def to_order(raw: dict[str, Any], storefront: str) -> Order:
     )
 
 
+_ORDER_NUMBERS = (
+    "grand_total", "subtotal", "discount_amount", "tax_amount", "total_paid", "shipping_amount",
+    "shipping_tax_amount", "shipping_discount_amount", "shipping_incl_tax",
+)  # fmt: skip
+_LINE_NUMBERS = (
+    "qty_ordered", "price", "price_incl_tax", "row_total", "row_total_incl_tax", "discount_amount",
+    "discount_tax_compensation_amount", "tax_amount", "tax_percent",
+)  # fmt: skip
+
+
+def _bad_number(raw: dict[str, Any]) -> str:
+    """Which field holds a number that is not one (`tax_percent = "20%"`): a bare InvalidOperation names
+    none. Only the field and its value are shown, never the rest of the order."""
+    places = [("", raw, _ORDER_NUMBERS)]
+    places += [(f"items[{i}].", line, _LINE_NUMBERS) for i, line in enumerate(raw.get("items") or [])]
+    for where, record, names in places:
+        for name in names:
+            value = record.get(name) if isinstance(record, dict) else None
+            if value is None:
+                continue
+            try:
+                to_decimal(value)
+            except (ArithmeticError, ValueError, TypeError):
+                return f"{where}{name} = {str(value)[:40]!r} is not a number"
+    return ""
+
+
 def to_source_order(raw: dict[str, Any], storefront: str) -> SourceOrder:
     """Never raises: an order that cannot be read is returned with its raw JSON and the reason."""
     key = _str(raw.get("increment_id") or raw.get("entity_id") or "unknown")
@@ -159,6 +186,7 @@ def to_source_order(raw: dict[str, Any], storefront: str) -> SourceOrder:
     try:
         return SourceOrder(key, version, to_order(raw, storefront), entity=entity)
     except (KeyError, ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
-        detail = f"{type(exc).__name__}: {exc}"
+        detail = _bad_number(raw) if isinstance(exc, ArithmeticError) else ""
+        detail = detail or f"{type(exc).__name__}: {exc}"
         raw_json = json.dumps(raw, default=_default)
         return SourceOrder(key, version, None, raw=raw_json, error=detail[:300], entity=entity)
