@@ -179,7 +179,7 @@ class JsonClient:
             )
         if status >= 500:
             raise Unavailable(
-                f"{self.system} {method} {path}: {status} {_message(parsed)}",
+                f"{self.system} {method} {path}: {status} {error_message(parsed)}",
                 retry_after=retry_after_seconds(resp_headers.get("Retry-After")),
             )
         if self.auth is not None and 400 <= status < 500:
@@ -189,12 +189,12 @@ class JsonClient:
         if status in (401, 403):
             raise Fatal(
                 f"{self.system} {method} {path}: {status} not authorised: "
-                f"check the token ({_message(parsed)})"
+                f"check the token ({error_message(parsed)})"
             )
         return Response(status, parsed, resp_headers)
 
 
-def _message(body: Any) -> str:
+def error_message(body: Any) -> str:
     """The system's own error message, never the rest of the body (which may echo a customer's details)."""
     if isinstance(body, dict):
         return str(body.get("message") or body.get("error") or "no message")[:300]
