@@ -31,11 +31,13 @@ def encode_query(params: Mapping[str, str]) -> str:
 
 
 async def retry_in_place(
-    fetch: Callable[[], Awaitable[T]], *, attempts: int = 10, base: float = 0.5, cap: float = 60.0
+    fetch: Callable[[], Awaitable[T]], *, attempts: int = 5, base: float = 0.5, cap: float = 60.0
 ) -> T:
     """`fetch()`, tried again in place on a Retriable failure, waiting at least its Retry-After: for one
     page of a long listing, so that a rate-limit storm resumes from the page that failed rather than the
-    whole listing starting again from page 1. After `attempts` the last failure is raised."""
+    whole listing starting again from page 1. After `attempts` (a few seconds of backoff, unless the
+    system asks for longer) the last failure is raised, so that a real outage reaches the engine's
+    breaker and shows in health rather than being waited out here, unseen."""
     for attempt in range(1, attempts + 1):
         try:
             return await fetch()
