@@ -180,3 +180,25 @@ def test_a_damaged_database_is_a_clear_error_naming_the_file(tmp_path: Path) -> 
     said = " ".join(result.stderr.split())
     assert result.returncode == 2 and "Traceback" not in said
     assert f"{db} is damaged" in said and "restore the file from a backup" in said
+
+
+def test_order_ids_that_clean_up_to_one_file_name_all_reach_a_files_erp(tmp_path: Path) -> None:
+    """`A/1` and `A_1` both became SO_A_1.csv: the second link broke the unique ERP reference and every
+    later pass crashed the same way, with orders written to the ERP and none linked."""
+    world = World(trading_day(43, 12, faults=FaultMix.none()), erp_kind="files")
+    for order, new_id in zip(world.scenario.orders[:3], ("A/1", "A_1", "A 1"), strict=True):
+        world.magento.update_order(order["entity_id"], {"increment_id": new_id}, order["updated_at"])
+    world.start()
+    try:
+        env = cli_env(world)
+        config = write_config(tmp_path / "trueup.toml", world)
+        for _ in range(2):
+            result = trueup("sync", "orders", "--once", "-c", str(config), env=env)
+            assert result.returncode == 0, result.stderr
+        outbound = Path(world.erp.erp_config()["files"]["root"]) / "outbound"
+        names = sorted(p.name for p in outbound.rglob("SO_A*"))
+        assert len(names) == 3 and len(set(names)) == 3
+        listed = json.loads(trueup("exceptions", "list", "--json", "-c", str(config), env=env).stdout)
+        assert listed == []
+    finally:
+        world.stop()
