@@ -291,11 +291,29 @@ def dump_toml(data: Mapping[str, Any]) -> str:
     return "\n".join(lines).lstrip() + "\n"
 
 
+def secret_value(env_name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The secret in the variable `env_name`, or else in the file that `<env_name>_FILE` names (the
+    container convention: a mounted secret file keeps the value out of the process environment)."""
+    environ = os.environ if environ is None else environ
+    if value := environ.get(env_name):
+        return value
+    path = environ.get(f"{env_name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Fatal(
+            f"secret file {path} (named by {env_name}_FILE) cannot be read: {type(exc).__name__}. "
+            "Resolution: check the path and that this user may read it."
+        ) from None
+
+
 def secret(env_name: str) -> str:
-    """Read a secret from the environment. Its value is never logged or echoed."""
-    value = os.environ.get(env_name)
+    """Read a secret from the environment (or `<env_name>_FILE`). Its value is never logged or echoed."""
+    value = secret_value(env_name)
     if not value:
-        raise Fatal(f"secret missing: set the environment variable {env_name}")
+        raise Fatal(f"secret missing: set the environment variable {env_name} (or {env_name}_FILE)")
     return value
 
 

@@ -9,13 +9,12 @@ creates anything: a mistyped database path must not become a new, empty database
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from trueup.config import Config
+from trueup.config import Config, secret_value
 from trueup.errors import TrueupError
 
 
@@ -98,7 +97,7 @@ async def _erp_offline(cfg: Config) -> str:
 def preflight(cfg: Config) -> Findings:
     found = Findings()
     for key, env in secret_envs(cfg).items():
-        if not os.environ.get(env):
+        if not secret_value(env):
             found.problems.append(
                 f"{key}: the environment variable {env} is not set. Resolution: set it in the service's "
                 "environment (or name the variable that holds the secret)."

@@ -202,3 +202,18 @@ def test_order_ids_that_clean_up_to_one_file_name_all_reach_a_files_erp(tmp_path
         assert listed == []
     finally:
         world.stop()
+
+
+def test_a_secret_can_come_from_a_file_named_by_its_variable_with_file(
+    tmp_path: Path, small_world: World
+) -> None:
+    env = cli_env(small_world)
+    name = small_world.erp.erp_config()["token_env"]
+    secret_file = tmp_path / "erp_token"
+    secret_file.write_text(env.pop(name) + "\n")
+    env[f"{name}_FILE"] = str(secret_file)
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    assert trueup("check", "-c", str(config), env=env).returncode == 0
+    result = trueup("sync", "orders", "--once", "-c", str(config), env=env)
+    assert result.returncode == 0, result.stderr
+    assert sum(small_world.erp_order_counts().values()) > 0

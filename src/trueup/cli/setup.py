@@ -18,7 +18,7 @@ from trueup.cli.common import (
     load,
     run_async,
 )
-from trueup.config import EXAMPLE, Config
+from trueup.config import EXAMPLE, Config, secret_value
 
 
 @app.command()
@@ -62,7 +62,7 @@ def check(
         # Magento generates each of the four values as exactly 32 characters: another length is a copy
         # gone wrong (a stray space, a truncated paste). Only the length is shown, never the value.
         for env in cfg.storefront.secret_envs().values():
-            value = os.environ.get(env)
+            value = secret_value(env)
             if value and len(value) != 32:
                 console.print(f"[yellow]warning:[/] {env} is {len(value)} characters long; Magento's are 32")
     console.print(f"{config}: ok")
