@@ -154,3 +154,19 @@ def test_sigterm_stops_the_daemon_at_once_while_the_erp_is_down(tmp_path: Path, 
     daemon.wait_for(lambda e: e["event"] == "retry")
     assert daemon.proc.poll() is None
     assert daemon.stop() == 0
+
+
+def test_an_erp_down_from_the_start_outlasts_max_attempts_and_the_daemon_recovers(
+    tmp_path: Path, world: World
+) -> None:
+    """The first item sync once gave up after max_attempts and the daemon exited."""
+    world.erp_faults.update({"error_rate": 1.0})
+    daemon = Daemon(config_for(tmp_path, world, max_attempts=2), world)
+    try:
+        daemon.wait_for(lambda e: e["event"] == "health" and e["activity"] == "items" and e["failures"] >= 3)
+        world.erp_faults.clear()
+        daemon.wait_for(posted_all(world, len(world.scenario.orders)))
+    finally:
+        code = daemon.stop()
+    assert code == 0
+    assert set(world.erp_order_counts().values()) == {1}
