@@ -17,9 +17,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from trueup.errors import ConfigError, Fatal
+from trueup.config_rules import plain, url_problem
+from trueup.errors import ConfigError, ConfigProblems, Fatal
 from trueup.model.items import FieldLimits, StreetLines
 
 
@@ -27,12 +36,22 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="an environment variable")]
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$", description="an environment variable")]
+
+
+def _base_url(value: str, allow_insecure_http: bool, *, optional: bool = False) -> str:
+    problem = "" if optional and not value else url_problem(value, allow_insecure_http=allow_insecure_http)
+    if problem:
+        raise PydanticCustomError("value_error", problem)
+    return value
 
 
 class StorefrontConfig(Section):
     kind: Literal["magento"] = "magento"
     name: str = "magento"
+    allow_insecure_http: bool = (
+        False  # plain http:// to a host that is not this machine: private networks only
+    )
     base_url: str = Field(description="REST base including the store code, e.g. https://shop/rest/default")
     # A file without `auth` was written before trueup signed with OAuth 1.0a, for a store that accepts the
     # integration token as a bearer token: it goes on doing that. `trueup init` writes "oauth1".
@@ -51,6 +70,11 @@ class StorefrontConfig(Section):
         """A store on this machine's loopback is a sandbox (the demo, the tests, `trueup sandbox serve`)."""
         host = urlsplit(self.base_url).hostname or ""
         return host in ("127.0.0.1", "localhost", "::1")
+
+    @field_validator("base_url")
+    @classmethod
+    def _usable_url(cls, value: str, info: ValidationInfo) -> str:
+        return _base_url(value, bool(info.data.get("allow_insecure_http")))
 
     def secret_envs(self) -> dict[str, str]:
         """The environment variables the chosen `auth` reads, by the role of each secret."""
@@ -86,8 +110,9 @@ ErpKind = Literal["rest", "stokly", "prima", "merret", "files"]
 class ErpConfig(Section):
     kind: ErpKind = "rest"
     name: str = "erp"
+    allow_insecure_http: bool = False
     base_url: str = Field("", description="for HTTP ERPs (rest, stokly, prima)")
-    token_env: str = "TRUEUP_ERP_TOKEN"
+    token_env: EnvName = "TRUEUP_ERP_TOKEN"
     concurrency: int = Field(32, ge=1, le=512)
     timeout_seconds: float = Field(30, gt=0)
     currencies: tuple[str, ...] = ("GBP", "EUR", "USD")
@@ -102,6 +127,19 @@ class ErpConfig(Section):
     prima: dict[str, Any] = {}
     merret: dict[str, Any] = {}
     files: dict[str, Any] = {}
+
+    @field_validator("currencies")
+    @classmethod
+    def _iso_currencies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        wrong = [c for c in value if not (len(c) == 3 and c.isascii() and c.isalpha() and c.isupper())]
+        if wrong:
+            raise ValueError(f"must be three-letter ISO 4217 codes such as GBP; not {', '.join(wrong)}")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _usable_base_url(cls, value: str, info: ValidationInfo) -> str:
+        return _base_url(value, bool(info.data.get("allow_insecure_http")), optional=True)
 
     def options(self) -> dict[str, Any]:
         """The `[erp.<kind>]` table for this ERP's kind (empty for rest)."""
@@ -153,6 +191,13 @@ class MappingsConfig(Section):
     def _carrier_shorthand(cls, value: Any) -> Any:
         """Accept `"tablerate_bestway" = "DPD/NEXTDAY"` as shorthand for carrier and service."""
         if isinstance(value, dict):
+            wrong = [k for k, v in value.items() if isinstance(v, str) and not v.partition("/")[0].strip()]
+            wrong += [k for k, v in value.items() if isinstance(v, str) and "/" not in v and k not in wrong]
+            if wrong:
+                raise ValueError(
+                    f"{', '.join(repr(k) for k in wrong)}: a carrier mapping is written "
+                    '"CARRIER/SERVICE", e.g. "DPD/NEXTDAY" (the service may be empty: "DPD/")'
+                )
             return {
                 k: (
                     {"carrier": v.partition("/")[0], "service": v.partition("/")[2]}
@@ -174,6 +219,17 @@ class RuntimeConfig(Section):
     lease_seconds: float = Field(300, gt=0)
     heartbeat_seconds: float = Field(15, gt=0)
     observe_ahead: int = Field(2000, ge=1, description="observation pauses while this many rows are to do")
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme = value.partition(":")[0].partition("+")[0]
+        if scheme not in ("sqlite", "postgresql") or "://" not in value:
+            raise ValueError(
+                "must be sqlite:///path/to/trueup.db or postgresql://user@host/dbname (trueup supports "
+                "only SQLite and PostgreSQL; the value is not shown, since it may hold a password)"
+            )
+        return value
 
 
 class StockBuffersConfig(Section):
@@ -253,16 +309,16 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _validate(model: type[M], data: Mapping[str, Any], key_prefix: str) -> M:
-    """Validate `data`, turning pydantic's first error into a ConfigError naming the key in full."""
+    """Validate `data`, reporting every error at once in plain words, each naming its key in full."""
     try:
         return model.model_validate(dict(data))
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = "".join([key_prefix, ".".join(str(p) for p in first["loc"])])
-        value = "<missing>" if first["type"] == "missing" else first.get("input")
-        if first["type"] == "extra_forbidden" and any(w in key.lower() for w in ("secret", "token", "key")):
-            value = "<not shown>"  # most likely a secret pasted into the file: never echo it
-        raise ConfigError(key, value, first["msg"]) from None
+        source, _, prefix = key_prefix.rpartition(": ")
+        problems = [
+            plain(model, error, prefix + ".".join(str(p) for p in error["loc"])) for error in exc.errors()
+        ]
+        keys = [prefix + ".".join(str(p) for p in error["loc"]) for error in exc.errors()]
+        raise ConfigProblems(source or prefix.rstrip("."), problems, keys) from None
 
 
 def parse_config(data: dict[str, Any], *, source: str = "trueup.toml") -> Config:
@@ -280,6 +336,13 @@ def load_config(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise Fatal(f"config file {path} not found; run `trueup init` to write an example") from None
+    except IsADirectoryError:
+        raise Fatal(
+            f"{path} is a folder, not a config file. Resolution: pass the file itself, e.g. "
+            f"-c {path / 'trueup.toml'}"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Fatal(f"cannot read config file {path}: {exc.__class__.__name__}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -318,11 +381,29 @@ def dump_toml(data: Mapping[str, Any]) -> str:
     return "\n".join(lines).lstrip() + "\n"
 
 
+def secret_value(env_name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The secret in the variable `env_name`, or else in the file that `<env_name>_FILE` names (the
+    container convention: a mounted secret file keeps the value out of the process environment)."""
+    environ = os.environ if environ is None else environ
+    if value := environ.get(env_name):
+        return value
+    path = environ.get(f"{env_name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Fatal(
+            f"secret file {path} (named by {env_name}_FILE) cannot be read: {type(exc).__name__}. "
+            "Resolution: check the path and that this user may read it."
+        ) from None
+
+
 def secret(env_name: str) -> str:
-    """Read a secret from the environment. Its value is never logged or echoed."""
-    value = os.environ.get(env_name)
+    """Read a secret from the environment (or `<env_name>_FILE`). Its value is never logged or echoed."""
+    value = secret_value(env_name)
     if not value:
-        raise Fatal(f"secret missing: set the environment variable {env_name}")
+        raise Fatal(f"secret missing: set the environment variable {env_name} (or {env_name}_FILE)")
     return value
 
 

@@ -53,6 +53,7 @@ class Deployment:
     engine: Engine
     orders: OrderFlow
     items: ItemFlow
+    item_map: StoreItemMap
     since: datetime | None = None
     stock: StockFlow | None = None
     prices: PriceFlow | None = None
@@ -66,6 +67,10 @@ class Deployment:
     def stock_schedule(self) -> Schedule:
         assert self.stock is not None
         return Schedule(self.stock, self.config.erp.name, self.config.stock.interval_seconds)
+
+    async def items_held(self) -> bool:
+        """Whether an earlier item sync left a map to judge orders by, should this one fail."""
+        return await self.item_map.held() > 0
 
     @property
     def order_schedule(self) -> Schedule:
@@ -207,7 +212,8 @@ async def open_deployment(
     )
     clock = SystemClock()
     connector = aiohttp.TCPConnector(limit=config.erp.concurrency + config.storefront.concurrency + 8)
-    timeout = aiohttp.ClientTimeout(total=max(config.erp.timeout_seconds, config.storefront.timeout_seconds))
+    # The session's timeout is the ERP's; the Magento client sets its own on each request.
+    timeout = aiohttp.ClientTimeout(total=config.erp.timeout_seconds)
     session = aiohttp.ClientSession(connector=connector, timeout=timeout)
     stack = AsyncExitStack()
     try:
@@ -216,6 +222,7 @@ async def open_deployment(
             config.storefront.base_url,
             magento_auth(config.storefront.auth, config.storefront.secret_envs()),
             concurrency=config.storefront.concurrency,
+            timeout_seconds=config.storefront.timeout_seconds,
         )
         erp = await connect_erp(session, config.erp)
         stack.push_async_callback(erp.aclose)
@@ -248,6 +255,7 @@ async def open_deployment(
                 runtime.observe_ahead,
             ),
             on_event=on_event,
+            erp_name=config.erp.name,
         )
         exceptions = StoreExceptionQueue(backend, clock)
         yield Deployment(
@@ -257,6 +265,7 @@ async def open_deployment(
             engine,
             orders,
             ItemFlow(erp, item_map, exceptions),
+            item_map,
             since,
             stock_flow(
                 config,

@@ -82,3 +82,20 @@ class ConfigError(Fatal):
         self.key = key
         self.value = value
         self.expected = expected
+
+
+class ConfigProblems(ConfigError):
+    """Every problem found in one config file, reported at once, one plain sentence each."""
+
+    def __init__(self, source: str, problems: list[str], keys: list[str] | None = None) -> None:
+        Fatal.__init__(
+            self,
+            f"{source} has {len(problems)} problem{'s' if len(problems) > 1 else ''}:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+            + "\nResolution: correct each key named above (docs/configuration.md lists them all), then run "
+            "`trueup check` again.",
+        )
+        # One problem: `key` is that key in full (erp.stokly.page_size), as a single ConfigError's is.
+        self.key = keys[0] if keys and len(keys) == 1 else source
+        self.value, self.expected = None, "; ".join(problems)
+        self.problems = problems

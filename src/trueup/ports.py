@@ -27,6 +27,13 @@ from trueup.model.prices import PriceReport, PriceRow
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
 
+ENTITY_MARK = "#e"
+
+
+def storefront_version(ledger_version: str) -> str:
+    """The source's own version in a ledger version (what comes before `#e` and the record's id)."""
+    return ledger_version.partition(ENTITY_MARK)[0]
+
 
 @dataclass(frozen=True, slots=True)
 class SourceOrder:
@@ -37,6 +44,13 @@ class SourceOrder:
     order: Order | None
     raw: str = ""
     error: str = ""
+    entity: str = ""  # the source's own id for the record (Magento's entity id): tells a reused key apart
+
+    @property
+    def ledger_version(self) -> str:
+        """The version the ledger keeps: the source version, and after `#e` which record it is, so that
+        the ledger can tell the same order updated from another order under the same number."""
+        return f"{self.version}{ENTITY_MARK}{self.entity}" if self.entity else self.version
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,16 +15,23 @@ from trueup.sandbox.world import World
 def test_init_writes_a_config_that_check_accepts(tmp_path: Path) -> None:
     env = cli_env()
     assert trueup("init", str(tmp_path / "trueup.toml"), env=env).returncode == 0
-    checked = trueup("check", "-c", str(tmp_path / "trueup.toml"), env=env)
-    assert checked.returncode == 0, checked.stderr
-    for name in (
+    # A secret that is not set is an error, not a warning: the config cannot work without it.
+    unset = trueup("check", "-c", str(tmp_path / "trueup.toml"), env=env)
+    assert unset.returncode == 2
+    names = (
         "TRUEUP_MAGENTO_CONSUMER_KEY",
         "TRUEUP_MAGENTO_CONSUMER_SECRET",
         "TRUEUP_MAGENTO_ACCESS_TOKEN",
         "TRUEUP_MAGENTO_ACCESS_TOKEN_SECRET",
-    ):
-        assert f"{name} is not set" in checked.stderr
-    assert "TRUEUP_MAGENTO_TOKEN is" not in checked.stderr
+        "TRUEUP_ERP_TOKEN",
+    )
+    for name in names:
+        assert f"{name} is not set" in unset.stderr
+    assert "TRUEUP_MAGENTO_TOKEN is" not in unset.stderr
+    checked = trueup(
+        "check", "-c", str(tmp_path / "trueup.toml"), env={**env, **dict.fromkeys(names, "x" * 32)}
+    )
+    assert checked.returncode == 0, checked.stderr
     again = trueup("init", str(tmp_path / "trueup.toml"), env=env)
     assert again.returncode == 2 and "exists" in again.stderr
 
@@ -37,7 +44,7 @@ def test_a_bad_config_names_the_key_the_value_and_what_is_expected(tmp_path: Pat
     result = trueup("check", "-c", str(config), env=cli_env())
     assert result.returncode == 2
     message = " ".join(result.stderr.split())
-    assert "storefront.page_size" in message and "'lots'" in message and "valid integer" in message
+    assert "storefront.page_size" in message and "'lots'" in message and "whole number" in message
 
 
 def test_the_demo_reports_every_order_posted_or_parked_exactly_once(tmp_path: Path) -> None:
@@ -289,5 +296,6 @@ def test_bearer_auth_still_runs_a_pass_and_check_reports_its_missing_token(
     assert sum(small_world.erp_order_counts().values()) > 0
     unset = {k: v for k, v in env.items() if k != "SANDBOX_MAGENTO_TOKEN"}
     checked = trueup("check", "-c", str(config), env=unset)
-    assert "SANDBOX_MAGENTO_TOKEN is not set" in checked.stderr
+    assert checked.returncode == 2  # a secret that is not set: the config cannot work
+    assert "SANDBOX_MAGENTO_TOKEN is not set" in " ".join(checked.stderr.split())
     assert "CONSUMER_KEY" not in checked.stderr

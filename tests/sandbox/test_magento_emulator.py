@@ -505,7 +505,14 @@ async def test_error_rate_gives_503_with_a_magento_body(
     async with http.get(magento.root + "/_sandbox/stats") as resp:
         assert await resp.json() == {
             "requests": 1,
-            "faults": {"503": 1, "429": 0, "502_after_commit": 0, "slow": 0},
+            "faults": {
+                "503": 1,
+                "429": 0,
+                "502_after_commit": 0,
+                "slow": 0,
+                "maintenance": 0,
+                "truncated": 0,
+            },
         }
 
 

@@ -279,7 +279,14 @@ async def test_error_after_commit_stores_the_order_but_answers_502(
     async with http.get(erp.root + "/_sandbox/stats") as resp:
         assert await resp.json() == {
             "requests": 2,
-            "faults": {"503": 0, "429": 0, "502_after_commit": 1, "slow": 0},
+            "faults": {
+                "503": 0,
+                "429": 0,
+                "502_after_commit": 1,
+                "slow": 0,
+                "maintenance": 0,
+                "truncated": 0,
+            },
         }
 
 

@@ -183,3 +183,22 @@ def test_concurrent_claimers_never_share_a_row(db_url: str, clock: FakeClock) ->
     assert len(keys) == 400 and len(set(keys)) == 400
     assert store.counts() == {Status.DOING: 400}
     store.close()
+
+
+def test_a_link_that_clashes_parks_that_one_order_and_the_batch_is_still_recorded(
+    store: Store, clock: FakeClock
+) -> None:
+    """Two orders that the ERP took under one reference (a file name): the second link breaks the
+    (erp, kind, erp_ref) key. That once failed the whole batch, and every later pass the same way."""
+    store.enqueue([new("A/1"), new("A_1"), new("B")], clock.now())
+    jobs = {j.key: j for j in store.claim("orders", "w1", 10, clock.now(), LEASE)}
+    store.record(
+        [Done(jobs[k], ref, "order", "magento", "erp") for k, ref in (("A/1", "SO_A_1"), ("A_1", "SO_A_1"))]
+        + [Done(jobs["B"], "SO_B", "order", "magento", "erp")],
+        clock.now(),
+    )
+    assert statuses(store) == {"A/1": "done", "A_1": "parked", "B": "done"}
+    with store.tx() as conn:
+        reason, detail = conn.execute(select(work.c.reason, work.c.detail).where(work.c.key == "A_1")).one()
+    assert reason == Reason.ERP_REF_TAKEN and "already linked to A/1" in detail
+    assert store.link_count("order") == 2

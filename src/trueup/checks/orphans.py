@@ -22,7 +22,7 @@ from trueup.model.checks import Clear, Finding, LedgerView, Resend
 from trueup.model.exceptions import Reason
 from trueup.model.money import to_minor
 from trueup.model.work import ACTIVE, Problem, Status
-from trueup.ports import OrderHeader
+from trueup.ports import OrderHeader, storefront_version
 from trueup.rules.payment import payable_states
 
 ORPHANED = Reason.ORPHANED_ORDER
@@ -151,7 +151,7 @@ def _judge(
         return _orphan(h, text, orphan, repair=True)
     if view.status not in ACTIVE or not late:
         return None
-    stale = view.version != h.version and view.status != Status.DOING
+    stale = storefront_version(view.version) != h.version and view.status != Status.DOING
     text = (
         f"{_describe(h)} is paid and still {view.status} in trueup's ledger more than "
         f"{int(rules.sla.total_seconds() // 60)} minutes after it was last updated."

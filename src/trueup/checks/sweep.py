@@ -79,6 +79,8 @@ class OrphanSweep:
         rng: random.Random | None = None,
     ) -> None:
         self.index = index
+        # Its health is the storefront's: the sweep stops when the storefront's order list does.
+        self.system = getattr(index, "name", "storefront")
         self.ledger = ledger
         self.erp = erp
         self.to_work = to_work

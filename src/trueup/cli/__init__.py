@@ -1,5 +1,7 @@
 """The `trueup` command line: one module per command group, all on one Typer app."""
 
+from rich.markup import escape
+
 from trueup.cli import demo, exceptions, prices, sandbox, setup, stock, sync
 from trueup.cli.common import app
 
@@ -7,4 +9,13 @@ __all__ = ["app", "demo", "exceptions", "main", "prices", "sandbox", "setup", "s
 
 
 def main() -> None:
-    app()
+    from sqlalchemy.exc import DatabaseError
+
+    from trueup.cli.common import console
+    from trueup.store.db import database_trouble
+
+    try:
+        app()
+    except DatabaseError as exc:  # a corrupt, locked or full database: say which and what to do, no traceback
+        console.print(f"[bold red]error:[/] {escape(database_trouble(exc))}")
+        raise SystemExit(2) from None

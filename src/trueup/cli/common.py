@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from trueup.config import Config, load_config
 from trueup.errors import Fatal
@@ -62,7 +63,7 @@ def default_actor() -> str:
 
 
 def fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}")  # a message may name a [section]
     raise typer.Exit(code)
 
 

@@ -26,9 +26,18 @@ from trueup.cli.common import (
 
 
 def _store(config: Path) -> Any:
+    from trueup.preflight import sqlite_path
     from trueup.store import Store
 
-    return Store(load(config).runtime.database_url)
+    url = load(config).runtime.database_url
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        # Creating it would answer "0 open exceptions" from an empty database: a false all-clear.
+        fail(
+            f"database {path} does not exist (runtime.database_url in {config}). Resolution: correct the "
+            "path; nothing has run against this one"
+        )
+    return Store(url)
 
 
 @exc_app.command("list")

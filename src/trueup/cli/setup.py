@@ -20,7 +20,7 @@ from trueup.cli.common import (
     load,
     run_async,
 )
-from trueup.config import Config, example_config
+from trueup.config import Config, example_config, secret_value
 
 
 @app.command()
@@ -31,7 +31,10 @@ def init(
     """Write a commented example trueup.toml."""
     if path.exists() and not force:
         fail(f"{path} exists; use --force to overwrite")
-    path.write_text(example_config(datetime.now(UTC)), encoding="utf-8")
+    # 0600: the file names where the secrets are, and often ends up next to them.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+        out.write(example_config(datetime.now(UTC)))
+    path.chmod(0o600)
     console.print(
         f"wrote {path}: edit it, set the secret environment variables it names, then `trueup check`"
     )
@@ -59,20 +62,27 @@ def check(
             fail(f"unknown check {what!r}; expected: orders")
         check_orders(config, as_json=as_json)
         return
+    from trueup.preflight import preflight
+
     cfg = load(config)
-    wanted = [*cfg.storefront.secret_envs().values(), cfg.erp.token_env]
-    missing = [env for env in wanted if not os.environ.get(env)]
-    for env in missing:
-        console.print(f"[yellow]warning:[/] environment variable {env} is not set")
+    found = preflight(cfg)
+    for note in found.notes:
+        console.print(f"note: {escape(note)}")
+    if found.problems:
+        count = len(found.problems)
+        console.print(f"[bold red]error:[/] {config} cannot work: {count} problem{'s' if count > 1 else ''}")
+        for problem in found.problems:
+            console.print(f"  - {escape(problem)}")
+        raise typer.Exit(2)
     if cfg.storefront.auth == "oauth1":
         # Magento generates each of the four values as exactly 32 characters: another length is a copy
         # gone wrong (a stray space, a truncated paste). Only the length is shown, never the value.
         for env in cfg.storefront.secret_envs().values():
-            value = os.environ.get(env)
+            value = secret_value(env)
             if value and len(value) != 32:
                 console.print(f"[yellow]warning:[/] {env} is {len(value)} characters long; Magento's are 32")
-    if (problem := _go_live_problem(cfg)) is not None:
-        fail(problem)
+    if (go_live := _go_live_problem(cfg)) is not None:
+        fail(go_live)
     console.print(f"{config}: ok")
     if online:
         failures = run_async(_check_online(cfg))

@@ -51,7 +51,11 @@ def sync_orders(
 
     async def go() -> tuple[dict[str, int], int]:
         async with open_deployment(cfg, on_event=on_event, since=backfill) as dep:
-            totals = await dep.engine.drain(dep.order_schedule, before=[] if skip_items else [dep.items])
+            totals = await dep.engine.drain(
+                dep.order_schedule,
+                before=[] if skip_items else [dep.items],
+                items_held=await dep.items_held(),
+            )
             return dict(totals), dep.store.counts(KIND).get(Status.SENT, 0)
 
     try:
@@ -115,7 +119,7 @@ def run(
                 schedules.append(dep.price_schedule)
                 periodic.append((PriceDriftCheck(dep.prices), cfg.prices.interval_seconds))
             console.print("trueup running; Ctrl-C to stop")
-            await dep.engine.run(schedules, periodic, stop)
+            await dep.engine.run(schedules, periodic, stop, items_held=await dep.items_held())
         console.print("trueup stopped")
 
     try:

@@ -7,24 +7,46 @@ to the connector, which knows whether they mean "this record is wrong" or "alrea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import random
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 import aiohttp
 import msgspec
 from yarl import URL
 
-from trueup.errors import Fatal, RateLimited, Unavailable
+from trueup.errors import Fatal, RateLimited, Retriable, Unavailable
+
+T = TypeVar("T")
 
 
 def encode_query(params: Mapping[str, str]) -> str:
     """A query string in RFC 3986 percent-encoding (a space is `%20`, never `+`; brackets are `%5B`/`%5D`):
     the form that OAuth 1.0a signs and that servers decoding with `rawurldecode` (Magento) read back."""
     return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
+
+
+async def retry_in_place(
+    fetch: Callable[[], Awaitable[T]], *, attempts: int = 5, base: float = 0.5, cap: float = 60.0
+) -> T:
+    """`fetch()`, tried again in place on a Retriable failure, waiting at least its Retry-After: for one
+    page of a long listing, so that a rate-limit storm resumes from the page that failed rather than the
+    whole listing starting again from page 1. After `attempts` (a few seconds of backoff, unless the
+    system asks for longer) the last failure is raised, so that a real outage reaches the engine's
+    breaker and shows in health rather than being waited out here, unseen."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await fetch()
+        except Retriable as exc:
+            if attempt == attempts:
+                raise
+            backoff = min(cap, base * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
+            await asyncio.sleep(max(backoff, min(exc.retry_after or 0.0, cap)))
+    raise AssertionError("unreachable")
 
 
 class RequestAuth(Protocol):
@@ -93,8 +115,11 @@ class JsonClient:
         headers: Mapping[str, str] | None = None,
         concurrency: int = 16,
         auth: RequestAuth | None = None,
+        timeout_seconds: float | None = None,
     ) -> None:
         self.session = session
+        # This system's own timeout; None: the session's (which the deployment sets to the ERP's).
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds) if timeout_seconds else None
         self.auth = auth
         self.base_url = base_url.rstrip("/")
         self.system = system
@@ -125,7 +150,12 @@ class JsonClient:
         async with self._slots:
             try:
                 async with self.session.request(
-                    method, url, params=params, data=data, headers=all_headers
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=all_headers,
+                    timeout=self.timeout or self.session.timeout,
                 ) as resp:
                     raw = await resp.read()
                     status, resp_headers = resp.status, resp.headers
@@ -134,6 +164,15 @@ class JsonClient:
         try:
             parsed = loads(raw)
         except ValueError:
+            if 200 <= status < 300:
+                # A maintenance page served with 200, or a page cut off mid-way: the system is not
+                # answering properly right now, so try again later. The body is never quoted: a cut-off
+                # order page holds customers' names and e-mails.
+                raise Unavailable(
+                    f"{self.system} {method} {path}: {status} with a body that is not JSON "
+                    f"({resp_headers.get('Content-Type', 'no content type')}, {len(raw)} bytes): a "
+                    "maintenance page or a truncated answer"
+                ) from None
             parsed = raw.decode("utf-8", "replace")[:500]
         if status == 429:
             raise RateLimited(
@@ -142,7 +181,7 @@ class JsonClient:
             )
         if status >= 500:
             raise Unavailable(
-                f"{self.system} {method} {path}: {status} {_message(parsed)}",
+                f"{self.system} {method} {path}: {status} {error_message(parsed)}",
                 retry_after=retry_after_seconds(resp_headers.get("Retry-After")),
             )
         if self.auth is not None and 400 <= status < 500:
@@ -152,12 +191,15 @@ class JsonClient:
         if status in (401, 403):
             raise Fatal(
                 f"{self.system} {method} {path}: {status} not authorised: "
-                f"check the token ({_message(parsed)})"
+                f"check the token ({error_message(parsed)})"
             )
         return Response(status, parsed, resp_headers)
 
 
-def _message(body: Any) -> str:
+def error_message(body: Any) -> str:
+    """The system's own error message, never the rest of the body (which may echo a customer's details)."""
     if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)[:300]
-    return str(body)[:300]
+        return str(body.get("message") or body.get("error") or "no message")[:300]
+    if isinstance(body, str) and body:
+        return f"a body that is not JSON ({len(body)} characters)"
+    return "no message"

@@ -31,6 +31,8 @@ class ItemSyncResult:
 
 class ItemFlow:
     name = "items"
+    # Orders are judged against the item map, so `trueup run` syncs it before any order is worked.
+    runs_first = True
 
     def __init__(self, source: ItemSource, item_map: ItemMap, exceptions: ExceptionQueue) -> None:
         self.source = source

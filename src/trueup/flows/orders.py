@@ -272,12 +272,13 @@ def merge_problems(problems: Sequence[Problem]) -> Problem:
 
 def observed_work(src: SourceOrder, storefront: str) -> NewWork:
     """The ledger row for one observed order. An unreadable order is parked at once, raw payload kept."""
+    version = src.ledger_version  # with the entity id: the ledger parks a second record under one key
     if src.order is None:
         problem = Problem.of(
             Reason.MALFORMED_RECORD, f"Order {src.key}: could not be read ({src.error}).", system=storefront
         )
-        return NewWork(KIND, src.key, LANE, f"order:{src.key}", src.raw, src.version, parked=problem)
-    return NewWork(KIND, src.key, LANE, f"order:{src.key}", src.order.model_dump_json(), src.version)
+        return NewWork(KIND, src.key, LANE, f"order:{src.key}", src.raw, version, parked=problem)
+    return NewWork(KIND, src.key, LANE, f"order:{src.key}", src.order.model_dump_json(), version)
 
 
 class OrderFlow:
@@ -338,7 +339,7 @@ class OrderFlow:
             current = [o for o in page.orders if o.order is None or o.order.created_at >= floor]
             for o in current:
                 if o.order is not None:
-                    self._fresh[f"{o.key}@{o.version}"] = o.order
+                    self._fresh[f"{o.key}@{o.ledger_version}"] = o.order
             while len(self._fresh) > self.fresh_limit:
                 self._fresh.popitem(last=False)
             yield [observed_work(o, self.source.name) for o in current], page.high_water

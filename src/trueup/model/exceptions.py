@@ -36,6 +36,8 @@ class Reason(StrEnum):
     CURRENCY_MISMATCH = "currency_mismatch"
     PAYMENT_PENDING = "payment_pending"
     ORDER_CANCELLED = "order_cancelled"
+    DUPLICATE_ORDER_ID = "duplicate_order_id"
+    ERP_REF_TAKEN = "erp_ref_taken"
     ERP_REJECTED = "erp_rejected"
     ERP_UNAVAILABLE = "erp_unavailable"
     MALFORMED_RECORD = "malformed_record"
@@ -139,6 +141,23 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Order cancelled before posting",
         "The order was cancelled in the storefront before it was paid, so it is not sent to the ERP.",
         "None. Ignore the entry once reviewed.",
+    ),
+    Reason.DUPLICATE_ORDER_ID: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Two orders share one order number",
+        "The storefront holds two orders (different entity ids, both named in the exception) with the "
+        "same increment id. The first one seen is kept; the second is held here so that it is not lost.",
+        "Check both orders in the storefront admin. Give the second its own order number (or cancel it if "
+        "it is a copy), then resolve this exception; it is re-read under its new number.",
+    ),
+    Reason.ERP_REF_TAKEN: ReasonInfo(
+        Owner.ECOMMERCE,
+        "ERP reference already linked to another order",
+        "The ERP took the order, but under a reference (e.g. a file name) that trueup has already linked "
+        "to another order, so the two cannot be told apart. The other order is named in the exception.",
+        "Check in the ERP which order the reference holds and post the other by hand, or tell the "
+        "integrator: the connector's references must be one per order. Then resolve this exception.",
+        Side.ERP,
     ),
     Reason.ERP_REJECTED: ReasonInfo(
         Owner.ECOMMERCE,

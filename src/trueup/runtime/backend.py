@@ -131,3 +131,7 @@ class StoreItemMap:
 
     async def replan_parked(self, reasons: Sequence[str], why: str) -> int:
         return await self.backend.call(self.backend.store.requeue_parked, reasons, self.clock.now(), why=why)
+
+    async def held(self) -> int:
+        """How many items of this ERP the map holds (from an earlier sync)."""
+        return await self.backend.call(self.backend.store.item_count, self.erp)

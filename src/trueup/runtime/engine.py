@@ -1,7 +1,10 @@
 """The embedded engine: observes flows on their intervals, feeds lane workers, keeps its heartbeat.
 
 `drain()` is one pass (`trueup sync orders --once`): observe once while the workers post, then return when
-nothing is left to do. `run()` (`trueup run`) repeats observation on each flow's interval until stopped.
+nothing is left to do; a failure that outlasts the retry policy ends it with an error. `run()` (`trueup
+run`) repeats observation on each flow's interval until stopped, and never gives up: every system has a
+circuit breaker (`breaker.py`) that waits out an outage of any length, shows it as a health event, and
+yields to a stop signal at once (the ledger keeps everything claimed but unfinished, so nothing is lost).
 """
 
 from __future__ import annotations
@@ -22,11 +25,33 @@ from trueup.errors import Fatal, Retriable
 from trueup.model.work import Job, NewWork, Outcome
 from trueup.ports import Clock
 from trueup.runtime.backend import JobBackend
+from trueup.runtime.breaker import Breaker
 from trueup.runtime.retry import RetryPolicy
 from trueup.runtime.worker import LaneWorker
 
 log = logging.getLogger("trueup.engine")
 T = TypeVar("T")
+
+
+class Stopped(Exception):
+    """The stop event was set while something was still running; it was cancelled."""
+
+
+async def until_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T:
+    """Await `work`, or cancel it as soon as `stop` is set (then raise Stopped): a signal must not wait for
+    an HTTP timeout or a retry to end."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            raise Stopped
+    return task.result()
 
 
 class ObservedFlow(Protocol):
@@ -74,7 +99,10 @@ class Engine:
         settings: Settings,
         *,
         on_event: Callable[[dict[str, object]], None] | None = None,
+        erp_name: str = "erp",
     ) -> None:
+        self.erp_name = erp_name
+        self.breakers: dict[tuple[str, str], Breaker] = {}
         self.backend = backend
         self.clock = clock
         self.policy = policy
@@ -83,7 +111,13 @@ class Engine:
         self.on_event = on_event or (lambda event: None)
         self.observed: Counter[str] = Counter()
 
-    def _worker(self, flow: ObservedFlow) -> LaneWorker:
+    def breaker(self, system: str, activity: str) -> Breaker:
+        key = (system, activity)
+        if key not in self.breakers:
+            self.breakers[key] = Breaker(system, self.policy, self.on_event, activity=activity)
+        return self.breakers[key]
+
+    def _worker(self, flow: ObservedFlow, breaker: Breaker | None = None) -> LaneWorker:
         def on_batch(batch: Counter[str]) -> None:
             self.on_event({"event": "batch", "lane": flow.lane, **batch})
 
@@ -96,6 +130,7 @@ class Engine:
             batch_size=self.settings.batch_size,
             in_flight=self.settings.batches_in_flight,
             on_batch=on_batch,
+            breaker=breaker,
         )
 
     async def start(self) -> None:
@@ -120,6 +155,36 @@ class Engine:
                     {"event": "retry", "what": what, "error": str(exc), "in_seconds": round(delay, 3)}
                 )
                 await asyncio.sleep(delay)
+
+    async def _persist(
+        self, breaker: Breaker, attempt: Callable[[], Awaitable[T]], stop: asyncio.Event
+    ) -> T | None:
+        """The daemon's `_retrying`: try until it works or `stop` is set (then None), never giving up. A
+        failure of any band opens the system's breaker after a few in a row; a Fatal one (a refused token, a
+        page Magento cannot serve) is logged as an error, since a person may have to act, but the daemon
+        stays up and tries again when the cool-down ends, so it comes back by itself when the system does."""
+        while not stop.is_set():
+            before = sum(self.observed.values())
+            try:
+                result = await until_stopped(stop, attempt())
+            except Stopped:
+                return None
+            except (Retriable, Fatal) as exc:
+                if sum(self.observed.values()) > before:
+                    breaker.success()  # it stored pages before failing: a flaky source, not a dead one
+                delay = breaker.failure(str(exc), getattr(exc, "retry_after", None))
+                if isinstance(exc, Fatal):
+                    log.error("%s failed: %s (trying again in %.1f s)", breaker.activity, exc, delay)
+                event = {"event": "retry", "what": breaker.activity, "error": str(exc)}
+                self.on_event({**event, "in_seconds": round(delay, 3)})
+            except Exception as exc:  # a bug: loud, but one failed pass must not stop the daemon
+                log.exception("%s failed", breaker.activity)
+                delay = breaker.failure(f"internal error: {type(exc).__name__}")
+            else:
+                breaker.success()
+                return result
+            await breaker.wait(stop, delay)
+        return None
 
     async def observe(self, schedule: Schedule, worker: LaneWorker | None = None) -> int:
         """One observation pass, retried on transient failures. Each page and its cursor advance are
@@ -157,18 +222,29 @@ class Engine:
         """Wait while the lane has more than `observe_ahead` rows to do, waking as batches finish. If the
         worker has stopped (a fatal error), stop observing too rather than wait for progress forever."""
         while await self.backend.outstanding(lane) > self.settings.observe_ahead:
-            if not worker.running:
+            if not worker.running and not worker.supervised:
                 # The worker's own error says why (e.g. the ERP refused the token): report that one.
                 raise worker.error or Fatal(f"the {lane} worker stopped; observation stops with it")
             worker.progressed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.progressed.wait(), 5.0)
 
-    async def drain(self, schedule: Schedule, before: Sequence[PeriodicTask] = ()) -> Counter[str]:
-        """Run `before` (e.g. the item sync), then observe once while posting; return when all is posted."""
+    async def drain(
+        self, schedule: Schedule, before: Sequence[PeriodicTask] = (), *, items_held: bool = False
+    ) -> Counter[str]:
+        """Run `before` (e.g. the item sync), then observe once while posting; return when all is posted.
+        With `items_held` (the map holds items from an earlier sync), a `before` task that fails does not
+        stop the pass: orders are judged against the map already held, and the failure is reported."""
         await self.start()
         for task in before:
-            result = await self._retrying(task.name, task.sync)
+            try:
+                result = await self._retrying(task.name, task.sync)
+            except Fatal as exc:
+                if not items_held:
+                    raise
+                log.warning("%s failed; posting with the item map already held: %s", task.name, exc)
+                self.on_event({"event": "sync_failed", "task": task.name, "error": str(exc)})
+                continue
             self.on_event({"event": "synced", "task": task.name, "result": repr(result)})
         worker = self._worker(schedule.flow)
         stop, observed = asyncio.Event(), asyncio.Event()
@@ -193,21 +269,50 @@ class Engine:
         schedules: Sequence[Schedule],
         periodic: Sequence[tuple[PeriodicTask, float]],
         stop: asyncio.Event,
+        *,
+        items_held: bool = False,
     ) -> None:
         """Until `stop`: every flow observed on its interval, every lane worked continuously. Periodic tasks
-        (the item sync) run once first, so that no order is judged against an empty item map."""
+        that must come first (`runs_first`: the item sync) run before any lane works, so that no order is
+        judged against an empty item map; when the map already holds items (`items_held`), orders go on
+        with it while the first sync runs alongside. Every other periodic task (checks, sweeps) starts at
+        once alongside the lanes: a storefront that is down must not hold the order lane back."""
         await self.start()
-        for periodic_task, _ in periodic:
-            result = await self._retrying(periodic_task.name, periodic_task.sync)
-            self.on_event({"event": "synced", "task": periodic_task.name, "result": repr(result)})
-        workers = {s.flow.lane: self._worker(s.flow) for s in schedules}
-        tasks = [asyncio.create_task(w.run(stop)) for w in workers.values()]
+        first = [task for task, _ in periodic if getattr(task, "runs_first", False)]
+        if not items_held:
+            for periodic_task in first:
+                breaker = self.breaker(getattr(periodic_task, "system", self.erp_name), periodic_task.name)
+                result = await self._persist(breaker, periodic_task.sync, stop)
+                if stop.is_set():
+                    return
+                self.on_event({"event": "synced", "task": periodic_task.name, "result": repr(result)})
+        workers = {
+            s.flow.lane: self._worker(s.flow, self.breaker(self.erp_name, f"posting {s.flow.lane}"))
+            for s in schedules
+        }
+        tasks = [asyncio.create_task(self._supervise(w, stop)) for w in workers.values()]
         tasks += [
-            asyncio.create_task(self._every(s.interval, stop, self._observe_job(s, workers[s.flow.lane])))
+            asyncio.create_task(
+                self._every(
+                    s.interval,
+                    stop,
+                    self._observe_job(s, workers[s.flow.lane]),
+                    self.breaker(s.source, f"observing {s.flow.name}"),
+                )
+            )
             for s in schedules
         ]
         tasks += [
-            asyncio.create_task(self._every(interval, stop, p.sync, first_after=interval))
+            asyncio.create_task(
+                self._every(
+                    interval,
+                    stop,
+                    p.sync,
+                    self.breaker(getattr(p, "system", self.erp_name), p.name),
+                    first_after=interval if p in first and not items_held else 0.0,
+                    report=p.name,
+                )
+            )
             for p, interval in periodic
         ]
         tasks.append(asyncio.create_task(self._heartbeat(stop)))
@@ -223,11 +328,24 @@ class Engine:
                 running.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def _supervise(self, worker: LaneWorker, stop: asyncio.Event) -> None:
+        """Keep a lane worker going: if the ERP stops it (a Fatal answer, e.g. a revoked token), its jobs
+        are handed back untouched, the breaker shows the ERP down, and it starts again after the cool-down."""
+        worker.supervised = True
+        breaker = worker.breaker or self.breaker(self.erp_name, f"posting {worker.handler.lane}")
+        while not stop.is_set():
+            try:
+                await worker.run(stop)
+                return
+            except Fatal as exc:
+                delay = breaker.failure(str(exc))
+                log.error("posting %s stopped: %s (trying again in %.1f s)", worker.handler.lane, exc, delay)
+                await breaker.wait(stop, delay)
+
     def _observe_job(self, schedule: Schedule, worker: LaneWorker) -> Callable[[], Awaitable[int]]:
         async def job() -> int:
             return await self._observe(schedule, worker)
 
-        job.__name__ = f"observing {schedule.flow.name}"
         return job
 
     async def _every(
@@ -235,19 +353,18 @@ class Engine:
         interval: float,
         stop: asyncio.Event,
         job: Callable[[], Awaitable[object]],
+        breaker: Breaker,
         *,
         first_after: float = 0.0,
+        report: str = "",
     ) -> None:
         if first_after:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), first_after)
         while not stop.is_set():
-            try:
-                await self._retrying(getattr(job, "__name__", "job"), job)
-            except Fatal:
-                raise
-            except Exception:  # one failed pass must not stop the schedule; the next pass sees the same state
-                log.exception("scheduled job failed; it runs again in %s s", interval)
+            result = await self._persist(breaker, job, stop)
+            if report and not stop.is_set():
+                self.on_event({"event": "synced", "task": report, "result": repr(result)})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
 

@@ -17,6 +17,7 @@ from trueup.errors import Fatal
 from trueup.model.work import Done, Job, Outcome, Park, Retry, Sent, Skip, Wait
 from trueup.ports import Clock
 from trueup.runtime.backend import JobBackend
+from trueup.runtime.breaker import Breaker
 from trueup.runtime.retry import RetryPolicy
 
 log = logging.getLogger("trueup.worker")
@@ -43,8 +44,13 @@ class LaneWorker:
         batch_size: int = 64,
         in_flight: int = 4,
         on_batch: Callable[[Counter[str]], None] | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.handler = handler
+        # With a breaker (the daemon), an outage pauses claiming instead of burning every job's attempts
+        # until they all park: a job is charged only for failures before the breaker opened.
+        self.breaker = breaker
+        self.supervised = False  # restarted by the engine after a Fatal stop, so do not treat it as final
         self.backend = backend
         self.policy = policy
         self.clock = clock
@@ -69,7 +75,9 @@ class LaneWorker:
         self.running = True
         try:
             while not stop.is_set():
-                while len(tasks) < self.in_flight:
+                if self.breaker and self.breaker.is_open and not tasks and not await self.breaker.wait(stop):
+                    break
+                while len(tasks) < self.in_flight and not (self.breaker and self.breaker.remaining()):
                     jobs = await self.backend.claim(
                         lane, self.worker_id, self.batch_size, self.clock.now(), waiting=True
                     )
@@ -137,6 +145,10 @@ class LaneWorker:
         seen = {o.job.id for o in outcomes}
         outcomes += [Retry(job, "internal error: no outcome reported") for job in jobs if job.id not in seen]
         now = self.clock.now()
+        if self.breaker is not None and self._outage(outcomes):
+            await self.backend.release(jobs, now)  # the system is down, not these orders: no attempt charged
+            self.progressed.set()
+            return
         settled = [self.policy.settle(o, now) if isinstance(o, Retry) else o for o in outcomes]
         await self.backend.record(settled, now)
         self.progressed.set()
@@ -144,6 +156,20 @@ class LaneWorker:
         self.totals.update(batch)
         if self.on_batch:
             self.on_batch(batch)
+
+    def _outage(self, outcomes: Sequence[Outcome]) -> bool:
+        """Feed the breaker; True when the batch failed with the breaker open (an outage, not a record)."""
+        assert self.breaker is not None
+        if any(isinstance(o, Done) for o in outcomes):
+            self.breaker.success()
+            return False
+        failed = [o for o in outcomes if isinstance(o, Retry)]
+        if not failed or len(failed) < len(outcomes):
+            return False
+        retry_after = max((o.retry_after or 0.0 for o in failed), default=0.0) or None
+        was_open = self.breaker.is_open
+        self.breaker.failure(failed[0].error, retry_after)
+        return was_open or self.breaker.is_open
 
 
 def _label(outcome: Outcome) -> str:

@@ -3,7 +3,8 @@
 `Faults` holds the switchable fault rates and a seeded random generator, so that a run is reproducible.
 `FaultsMiddleware` (pure ASGI, cheap on the hot path) applies them to every request whose path is not under
 `/_sandbox/`: a slow response, 429 with `Retry-After`, 503 before processing, or, the nastiest real case,
-502 after the request was processed in full (which is what tests a client's idempotency).
+502 after the request was processed in full (which is what tests a client's idempotency), an HTML
+maintenance page served with 200, or the real answer cut off half-way (a truncated JSON page).
 `fault_routes` gives the admin endpoints `GET|POST /_sandbox/faults` and `GET /_sandbox/stats`.
 Each emulator passes an error-body factory so that injected errors look like that system's errors.
 """
@@ -38,7 +39,18 @@ ADMIN_PREFIX = "/_sandbox/"
 ErrorBody = Callable[[int, str], Mapping[str, Any]]
 """Builds the JSON body of an injected error from (status code, message)."""
 
-_RATES = ("error_rate", "error_after_commit_rate", "rate_limit_rate", "slow_rate")
+_RATES = (
+    "error_rate",
+    "error_after_commit_rate",
+    "rate_limit_rate",
+    "slow_rate",
+    "maintenance_rate",
+    "truncated_rate",
+)
+MAINTENANCE_PAGE = (
+    b"<!doctype html><html><head><title>Maintenance</title></head>"
+    b"<body><h1>We'll be back soon</h1><p>The store is down for maintenance.</p></body></html>"
+)
 _COUNTS = ("retry_after", "latency_ms", "seed")
 
 
@@ -56,6 +68,8 @@ class FaultStats:
     rate_limited: int = 0
     after_commit: int = 0
     slow: int = 0
+    maintenance: int = 0
+    truncated: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The wire shape of `GET /_sandbox/stats`."""
@@ -66,6 +80,8 @@ class FaultStats:
                 "429": self.rate_limited,
                 "502_after_commit": self.after_commit,
                 "slow": self.slow,
+                "maintenance": self.maintenance,
+                "truncated": self.truncated,
             },
         }
 
@@ -78,6 +94,8 @@ class Faults:
     - `error_after_commit_rate`: process the request in full, then answer 502 anyway.
     - `rate_limit_rate`: answer 429 with `Retry-After: <retry_after>` (seconds).
     - `slow_rate`: delay the response by `latency_ms` before anything else happens.
+    - `maintenance_rate`: answer 200 with an HTML maintenance page (a proxy in front of the system).
+    - `truncated_rate`: process the request, then send only the first half of the real body, with 200.
     - `seed`: seeds `rng`; setting it again (via `update`) re-seeds.
     """
 
@@ -87,6 +105,8 @@ class Faults:
     retry_after: int = 1
     slow_rate: float = 0.0
     latency_ms: int = 0
+    maintenance_rate: float = 0.0
+    truncated_rate: float = 0.0
     seed: int = 0
     rng: random.Random = field(init=False, repr=False, compare=False)
     stats: FaultStats = field(default_factory=FaultStats, repr=False, compare=False)
@@ -162,6 +182,22 @@ class FaultsMiddleware:
             stats.unavailable += 1
             await self._error(send, 503, "Service temporarily unavailable (sandbox fault).")
             return
+        if faults.maintenance_rate > 0.0 and rng.random() < faults.maintenance_rate:
+            stats.maintenance += 1
+            await _send(send, 200, MAINTENANCE_PAGE, b"text/html; charset=utf-8")
+            return
+        if faults.truncated_rate > 0.0 and rng.random() < faults.truncated_rate:
+            stats.truncated += 1
+            captured: list[bytes] = []
+
+            async def capture(message: Message) -> None:
+                if message["type"] == "http.response.body":
+                    captured.append(message.get("body", b""))
+
+            await self.app(scope, receive, capture)
+            body = b"".join(captured)
+            await _send(send, 200, body[: len(body) // 2], b"application/json")
+            return
         if faults.error_after_commit_rate > 0.0 and rng.random() < faults.error_after_commit_rate:
             stats.after_commit += 1
             await self.app(scope, receive, _discard)
@@ -178,6 +214,12 @@ class FaultsMiddleware:
             headers.extend(extra)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _send(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _discard(message: Message) -> None:

@@ -14,14 +14,16 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import IntegrityError
 
-from trueup.model.exceptions import owner_of
+from trueup.model.exceptions import Reason, owner_of
 from trueup.model.items import ErpItem
-from trueup.model.work import InputRejection, Job, NewWork, Outcome, Problem, Status
+from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Park, Problem, Status
 from trueup.store import ledger
 from trueup.store.db import migrate, open_engine
 from trueup.store.items import items_for, upsert_items
-from trueup.store.schema import links, work
+from trueup.store.reused import park_reused_keys
+from trueup.store.schema import item_map, links, work
 from trueup.store.state import add_audit, get_cursor, set_cursor
 from trueup.store.stock import record_pushed
 
@@ -47,7 +49,7 @@ class Store:
     ) -> None:
         """Enqueue observed work and advance the cursor that covers it, in one transaction."""
         with self.tx() as conn:
-            ledger.enqueue(conn, rows, now)
+            ledger.enqueue(conn, park_reused_keys(conn, rows), now)
             if cursor:
                 set_cursor(conn, *cursor, now)
 
@@ -64,9 +66,40 @@ class Store:
 
     def record(self, outcomes: Iterable[Outcome], now: datetime) -> None:
         outcomes = list(outcomes)
-        with self.tx() as conn:
-            ledger.record(conn, outcomes, now)
-            record_pushed(conn, outcomes, now)  # a confirmed stock batch and its outcome: one commit
+        try:
+            with self.tx() as conn:
+                ledger.record(conn, outcomes, now)
+                record_pushed(conn, outcomes, now)  # a confirmed stock batch and its outcome: one commit
+        except IntegrityError:
+            # One job's link clashes with another order's (same ERP reference): record the batch one
+            # outcome at a time and park the one that clashes, so that no single record stops the pass.
+            for outcome in outcomes:
+                try:
+                    with self.tx() as conn:
+                        ledger.record(conn, [outcome], now)
+                        record_pushed(conn, [outcome], now)
+                except IntegrityError:
+                    if not isinstance(outcome, Done):
+                        raise  # only a link can clash; anything else is a real fault
+                    with self.tx() as conn:
+                        ledger.record(conn, [self._ref_taken(conn, outcome)], now)
+
+    @staticmethod
+    def _ref_taken(conn: Connection, outcome: Done) -> Park:
+        other = conn.execute(
+            select(links.c.external_id).where(
+                links.c.erp == outcome.erp,
+                links.c.kind == outcome.link_kind,
+                links.c.erp_ref == outcome.result,
+            )
+        ).scalar()
+        problem = Problem.of(
+            Reason.ERP_REF_TAKEN,
+            f"{outcome.job.key}: ERP {outcome.erp} took it as {outcome.result}, which is already linked to "
+            f"{other or 'another order'}.",
+            field="erp_ref",
+        )
+        return Park(outcome.job, problem)
 
     def release(self, job_ids: Sequence[int], now: datetime) -> None:
         with self.tx() as conn:
@@ -155,6 +188,10 @@ class Store:
     def link_count(self, kind: str) -> int:
         with self.tx() as conn:
             return int(conn.execute(select(func.count()).where(links.c.kind == kind)).scalar_one())
+
+    def item_count(self, erp: str) -> int:
+        with self.tx() as conn:
+            return int(conn.execute(select(func.count()).where(item_map.c.erp == erp)).scalar_one())
 
     def work_count(self, kind: str) -> int:
         with self.tx() as conn:

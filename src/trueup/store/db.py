@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,49 @@ def head_revision() -> str:
     return max(path.name[:4] for path in names)
 
 
+# The databases this process opened, so that an error from deep inside a command can name the file.
+OPENED: list[str] = []
+
+
+def database_trouble(exc: BaseException) -> str:
+    """A database failure in plain words, naming the database (never its password) and the fix."""
+    where = OPENED[-1] if OPENED else "the database named by runtime.database_url"
+    said = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200] if str(exc) else type(exc).__name__
+    low = said.lower()
+    if "locked" in low or "busy" in low:
+        what, fix = (
+            "is locked by another program",
+            "stop the other program (another trueup, a backup, a viewer)",
+        )
+    elif "full" in low or "no space" in low:
+        what, fix = "could not be written: the disk is full", "free space on that disk"
+    elif "not a database" in low or "malformed" in low or "corrupt" in low:
+        return (
+            f"{where} is damaged ({said}). Resolution: stop trueup and restore the file from a backup; do "
+            "not delete it, it records which orders reached the ERP (PRAGMA integrity_check tells how much "
+            "is readable)."
+        )
+    else:
+        what, fix = f"failed ({said})", "check the database and that this user may write to it"
+    return (
+        f"{where} {what}. Nothing was lost: the unfinished transaction was rolled back and the work stays "
+        f"in the ledger. Resolution: {fix}, then run the command again."
+    )
+
+
 def open_engine(url: str) -> Engine:
     """An engine for `url`. SQLite gets WAL, a busy timeout and foreign keys; the file's folder is made."""
     parsed = make_url(url)
+    sqlite = parsed.get_backend_name() == "sqlite"
+    OPENED.append(str(parsed.database) if sqlite else parsed.render_as_string())  # password hidden
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The database holds customers' names and addresses: only its owner may read it. SQLite gives
+            # its -wal and -shm files the database file's mode, so creating it 0600 covers them too.
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy's BEGIN reach SQLite so that a claim is one atomic step.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from trueup.connectors.files.profile import (
@@ -69,4 +71,33 @@ def test_an_unknown_field_or_a_bad_xml_name_in_the_column_map_is_refused() -> No
 
 def test_outbound_names_are_made_safe_from_the_storefront_id() -> None:
     assert FILES_PROFILE.outbound_name(RecordKind.SALES_ORDER, "000000101") == "SO_000000101.csv"
-    assert FILES_PROFILE.outbound_name(RecordKind.CREDIT_NOTE, "CM/1 2") == "CN_CM_1_2.csv"
+    cleaned = FILES_PROFILE.outbound_name(RecordKind.CREDIT_NOTE, "CM/1 2")
+    assert cleaned.startswith("CN_CM_1_2~") and cleaned.endswith(".csv")
+
+
+def test_ids_that_clean_up_alike_still_get_their_own_file() -> None:
+    """The file name is the ERP reference: `A/1` and `A_1` once both became SO_A_1.csv, and the second
+    link broke the (erp, kind, erp_ref) key on every later run."""
+    ids = ["A/1", "A_1", "A 1", "A\\1", "A:1", "a/1", "A/1 ", "Ä/1"]
+    names = {FILES_PROFILE.outbound_name(RecordKind.SALES_ORDER, i) for i in ids}
+    assert len(names) == len(ids)
+    assert all(re.fullmatch(r"SO_[A-Za-z0-9._~-]+\.csv", n) for n in names)
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised_by_default() -> None:
+    """OWASP's CSV injection rule: ERP files get opened in Excel."""
+    rows = [
+        {"order_id": "1", "customer_name": '=cmd|" /C calc"!A0', "bill_address_1": '=HYPERLINK("http://x")'},
+        {
+            "order_id": "2",
+            "customer_name": "@SUM(1)",
+            "bill_address_1": "Flat 2\nHigh St",
+            "discount_total": "-5.00",
+        },
+    ]
+    text = FILES_PROFILE.dump(RecordKind.SALES_ORDER, rows).decode()
+    assert "'=cmd" in text and "'=HYPERLINK" in text and "'@SUM" in text
+    assert "Flat 2 High St" in text and ",-5.00," in text  # one line per row; numbers stay numbers
+    assert len(text.splitlines()) == 3
+    raw = FILES_PROFILE.with_overrides(neutralise_formulas=False).dump(RecordKind.SALES_ORDER, rows[:1])
+    assert "'=cmd" not in raw.decode()

@@ -69,6 +69,19 @@ def test_the_example_order_maps_both_addresses(example: dict[str, Any]) -> None:
         )  # fmt: skip
 
 
+def test_nul_and_bidi_override_characters_never_reach_the_erp(example: dict[str, Any]) -> None:
+    """A name that displays as something else (U+202E reverses what follows) or a NUL that truncates it."""
+    example["billing_address"]["firstname"] = "Ja\u202ene\x00"
+    example["billing_address"]["street"] = ["123 Oak\u2066 Ave\nrear door"]
+    example["customer_lastname"] = "Do\u202de"
+    order = to_order(example, "magento")
+    assert order.billing_address is not None
+    assert order.billing_address.name == "Jane Doe"
+    assert order.billing_address.street == ("123 Oak Ave rear door",)
+    dumped = order.model_dump_json()
+    assert not any(c in dumped for c in ("\u202e", "\u202d", "\u2066", "\\u0000"))
+
+
 def test_the_example_order_maps_shipping_and_payment(example: dict[str, Any]) -> None:
     order = to_order(example, "magento")
     assert (order.shipping.method, order.shipping.description) == (
@@ -185,3 +198,11 @@ def test_generated_orders_keep_their_line_shapes_and_money(seed: int) -> None:
         assert all(line.parent_line_id in ids for line in order.lines if line.parent_line_id)
         assert sum((line.row_total for line in order.money_lines), D(0)) == order.subtotal
         assert not any(line.product_type == ProductType.BUNDLE for line in order.money_lines)
+
+
+def test_a_number_that_is_not_one_names_its_field(example: dict[str, Any]) -> None:
+    """`tax_percent = "20%"` once gave a bare InvalidOperation that named no field."""
+    example["items"][0]["tax_percent"] = "20%"
+    src = to_source_order(example, "magento")
+    assert src.order is None
+    assert src.error == "items[0].tax_percent = '20%' is not a number"

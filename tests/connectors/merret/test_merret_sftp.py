@@ -94,3 +94,22 @@ async def test_config_errors_name_the_key(sandbox: MerretSandbox) -> None:
         await merret(sandbox, columns={"colour": "COLOUR"})
     with pytest.raises(ConfigError, match=r"erp\.merret\.protocol"):
         await merret(sandbox, protocol="ftp")
+
+
+@pytest.mark.parametrize("known_hosts", ["", "   ", "/nowhere/known_hosts"])
+async def test_an_empty_or_missing_known_hosts_is_a_config_error_not_checking_off(
+    sandbox: MerretSandbox, known_hosts: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"erp\.merret\.known_hosts.*insecure_skip_host_key_check"):
+        await merret(sandbox, known_hosts=known_hosts)
+
+
+async def test_host_key_checking_goes_off_only_by_its_loudly_named_key(
+    sandbox: MerretSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    erp = await merret(sandbox, known_hosts="", insecure_skip_host_key_check=True)
+    try:
+        assert await erp.find_sales_order("1") is None
+    finally:
+        await erp.aclose()
+    assert "NOT authenticated" in caplog.text

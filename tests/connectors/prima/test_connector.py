@@ -211,7 +211,7 @@ async def test_http_faults_map_onto_the_retry_bands(sandboxes: Start) -> None:
 
 async def test_bad_options_name_the_key() -> None:
     async with aiohttp.ClientSession() as session:
-        config = ErpConfig(kind="prima", base_url="http://x", prima={"tax_mode": "magento"})
+        config = ErpConfig(kind="prima", base_url="https://x", prima={"tax_mode": "magento"})
         with pytest.raises(ConfigError, match=r"erp\.prima\.tax_mode"):
             await connect(session, config)
         with pytest.raises(ConfigError, match=r"erp\.base_url"):

@@ -218,3 +218,16 @@ async def test_items_of_an_empty_item_master_yields_nothing(
 ) -> None:
     erp.state.items.clear()
     assert [page async for page in connect().items()] == []
+
+
+async def test_a_rate_limit_storm_resumes_the_item_master_from_the_page_that_failed(
+    erp: Erp, connect: Callable[..., RestErp]
+) -> None:
+    """Every other request answered 429: the listing once gave up, or started again from page 1."""
+    erp.state.items.clear()
+    for n in range(600):
+        erp.state.add_item(f"IT-{n:06d}", f"SKU-{n:04d}", updated_at="2026-11-23T08:00:00Z")
+    erp.faults.update({"rate_limit_rate": 0.5, "retry_after": 0, "seed": 3})
+    skus = [item.sku async for page in connect(page_size=50).items() for item in page]
+    assert skus == sorted(skus) and len(skus) == len(set(skus)) == 600
+    assert erp.faults.stats.rate_limited > 0

@@ -10,6 +10,7 @@ column name.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Mapping, Sequence
@@ -188,6 +189,20 @@ class MalformedFile(ValueError):
     """The whole file is unusable (half-written, not CSV/XML, a required column missing)."""
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def neutralise(cell: str) -> str:
+    """A cell no spreadsheet runs as a formula (`=cmd|...`, `=HYPERLINK(...)`), on one line. Numbers such as
+    `-5.00` are left as they are: they are data, and the ERP must read them as numbers."""
+    if _NUMBER.match(cell):
+        return cell
+    if cell.startswith(_FORMULA_START):
+        cell = "'" + cell
+    return cell.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     name: str
@@ -201,6 +216,9 @@ class Profile:
     # How the ERP says it took or refused a file trueup wrote: "moved" (out of outbound/pending/ into
     # done/ or error/) or "file" (an ACK_ file in inbound/ names it). docs/connectors/files.md.
     acknowledgement: Literal["moved", "file"] = "moved"
+    # OWASP's CSV injection rule: a text cell that a spreadsheet would run as a formula is written with a
+    # leading ' (ERP files are opened in Excel), and a line break in a cell becomes a space.
+    neutralise_formulas: bool = True
 
     def with_overrides(
         self,
@@ -210,6 +228,7 @@ class Profile:
         delimiter: str | None = None,
         encoding: str | None = None,
         acknowledgement: Literal["moved", "file"] | None = None,
+        neutralise_formulas: bool | None = None,
     ) -> Profile:
         """This profile with config overrides applied; raises ValueError naming an unknown field."""
         known = {f for fields in FIELDS.values() for f in fields}
@@ -228,6 +247,7 @@ class Profile:
             self.prefixes,
             self.tracking_separator,
             acknowledgement or self.acknowledgement,
+            self.neutralise_formulas if neutralise_formulas is None else neutralise_formulas,
         )
         if profile.format == Format.XML:
             for key, column in profile.columns.items():
@@ -246,8 +266,12 @@ class Profile:
         return self.prefixes[kind]
 
     def outbound_name(self, kind: RecordKind, external_id: str) -> str:
-        """`SO_<id>.csv`: the storefront id made safe for a file name (it is the idempotency key)."""
+        """`SO_<id>.csv`: the storefront id made safe for a file name (it is the idempotency key and the
+        ERP reference, so it must be one-to-one). An id that needed cleaning (`A/1`) also carries a hash of
+        the raw id after `~`, a character no id kept as it is can hold: `A/1` and `A_1` never share a file."""
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", external_id)
+        if safe != external_id:
+            safe = f"{safe}~{hashlib.sha256(external_id.encode()).hexdigest()[:12]}"
         return f"{self.prefix(kind)}_{safe}.{self.extension}"
 
     def is_kind(self, name: str, kind: RecordKind) -> bool:
@@ -261,8 +285,9 @@ class Profile:
             out = io.StringIO()
             writer = csv.writer(out, delimiter=self.delimiter, lineterminator="\n")
             writer.writerow([self.column(f) for f in fields])
+            cell = neutralise if self.neutralise_formulas else str
             for row in rows:
-                writer.writerow([row.get(f, "") for f in fields])
+                writer.writerow([cell(row.get(f, "")) for f in fields])
             return out.getvalue().encode(self.encoding)
         root = etree.Element(self._root(kind))
         for row in rows:

@@ -22,6 +22,7 @@ from typing import Any, Literal, cast
 
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256, Client
 
+from trueup.config import secret_value
 from trueup.errors import Fatal
 
 AuthKind = Literal["oauth1", "bearer"]
@@ -99,13 +100,14 @@ def magento_auth(
 ) -> MagentoAuth:
     """Read the secrets for `kind` from the environment; name every missing variable at once."""
     environ = os.environ if environ is None else environ
-    missing = [name for name in env_names.values() if not environ.get(name)]
+    found = {name: secret_value(name, environ) for name in env_names.values()}
+    missing = [name for name, value in found.items() if not value]
     if missing:
         raise Fatal(
             f"secret missing: set the environment variable{'s' if len(missing) > 1 else ''} "
             f"{', '.join(missing)} (storefront.auth = {kind!r})"
         )
-    values = {role: environ[name] for role, name in env_names.items()}
+    values = {role: str(found[name]) for role, name in env_names.items()}
     if kind == "bearer":
         return BearerAuth(values["token"], env_names["token"])
     return OAuth1Auth(**values, env=env_names)

@@ -17,7 +17,7 @@ import aiohttp
 
 from trueup.connectors.http import JsonClient
 from trueup.connectors.magento.auth import BearerAuth, MagentoAuth
-from trueup.errors import Fatal
+from trueup.errors import Fatal, Unavailable
 
 MAGENTO_TIME = "%Y-%m-%d %H:%M:%S"
 
@@ -99,6 +99,7 @@ class MagentoClient:
         auth: MagentoAuth | str,
         *,
         concurrency: int = 4,
+        timeout_seconds: float | None = None,
     ) -> None:
         """`auth` signs each request (a plain string is taken as a bearer token)."""
         self.http = JsonClient(
@@ -108,6 +109,7 @@ class MagentoClient:
             headers={"Accept": "application/json"},
             concurrency=concurrency,
             auth=BearerAuth(auth) if isinstance(auth, str) else auth,
+            timeout_seconds=timeout_seconds,
         )
 
     async def order_pages(
@@ -123,8 +125,13 @@ class MagentoClient:
         key = OrderKey(since.strftime(MAGENTO_TIME), 0)
         while True:
             resp = await self.http.request("GET", "/V1/orders", params=orders_after(key, until, page_size))
+            if resp.status == 200 and not isinstance(resp.body, dict):
+                # JSON, but not an order list (a proxy's or an extension's answer): try again later,
+                # never quoting it, since an order page holds customers' personal data.
+                raise Unavailable(f"Magento GET /V1/orders answered 200 with {type(resp.body).__name__}")
             if resp.status != 200 or not isinstance(resp.body, dict):
-                raise Fatal(f"Magento GET /V1/orders answered {resp.status}: {resp.body!r:.300}")
+                message = resp.body.get("message") if isinstance(resp.body, dict) else None
+                raise Fatal(f"Magento GET /V1/orders answered {resp.status}: {str(message or '')[:300]}")
             items = resp.body.get("items") or []
             if not items:
                 return

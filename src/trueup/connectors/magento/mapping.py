@@ -6,6 +6,7 @@ configurable product carries the money and its child carries the price 0.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -32,8 +33,25 @@ def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+# NUL and the other control characters, and the bidirectional overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069) that can make a name or an address display as something else ("Trojan Source"): no
+# ERP field needs them, and some ERPs truncate at a NUL. They are dropped as the order is read; a tab or
+# a line break inside one field becomes a space, so that words are not glued together.
+_UNSAFE: dict[int, str | None] = {
+    **dict.fromkeys([*range(0x00, 0x20), 0x7F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]),
+    **dict.fromkeys([0x09, 0x0A, 0x0D], " "),
+}
+
+
+_HAS_UNSAFE = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
 def _str(value: Any) -> str:
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    text = str(value)
+    # Nearly every value is clean: one scan in C, and a translation only for the rare one that is not.
+    return text.translate(_UNSAFE) if _HAS_UNSAFE.search(text) else text
 
 
 def _address(raw: dict[str, Any]) -> Address:
@@ -140,12 +158,42 @@ def to_order(raw: dict[str, Any], storefront: str) -> Order:
     )
 
 
+_ORDER_NUMBERS = (
+    "grand_total", "subtotal", "discount_amount", "tax_amount", "total_paid", "shipping_amount",
+    "shipping_tax_amount", "shipping_discount_amount", "shipping_incl_tax",
+)  # fmt: skip
+_LINE_NUMBERS = (
+    "qty_ordered", "price", "price_incl_tax", "row_total", "row_total_incl_tax", "discount_amount",
+    "discount_tax_compensation_amount", "tax_amount", "tax_percent",
+)  # fmt: skip
+
+
+def _bad_number(raw: dict[str, Any]) -> str:
+    """Which field holds a number that is not one (`tax_percent = "20%"`): a bare InvalidOperation names
+    none. Only the field and its value are shown, never the rest of the order."""
+    places = [("", raw, _ORDER_NUMBERS)]
+    places += [(f"items[{i}].", line, _LINE_NUMBERS) for i, line in enumerate(raw.get("items") or [])]
+    for where, record, names in places:
+        for name in names:
+            value = record.get(name) if isinstance(record, dict) else None
+            if value is None:
+                continue
+            try:
+                to_decimal(value)
+            except (ArithmeticError, ValueError, TypeError):
+                return f"{where}{name} = {str(value)[:40]!r} is not a number"
+    return ""
+
+
 def to_source_order(raw: dict[str, Any], storefront: str) -> SourceOrder:
     """Never raises: an order that cannot be read is returned with its raw JSON and the reason."""
     key = _str(raw.get("increment_id") or raw.get("entity_id") or "unknown")
     version = _str(raw.get("updated_at"))
+    entity = _str(raw.get("entity_id"))
     try:
-        return SourceOrder(key, version, to_order(raw, storefront))
+        return SourceOrder(key, version, to_order(raw, storefront), entity=entity)
     except (KeyError, ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
-        detail = f"{type(exc).__name__}: {exc}"
-        return SourceOrder(key, version, None, raw=dumps(raw).decode(), error=detail[:300])
+        detail = _bad_number(raw) if isinstance(exc, ArithmeticError) else ""
+        detail = detail or f"{type(exc).__name__}: {exc}"
+        raw_json = dumps(raw).decode()
+        return SourceOrder(key, version, None, raw=raw_json, error=detail[:300], entity=entity)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import date
+from functools import partial
 from typing import Any
 
 import aiohttp
 
-from trueup.connectors.http import JsonClient
+from trueup.connectors.http import JsonClient, error_message, retry_in_place
 from trueup.connectors.rest.mapping import (
     credit_note_body,
     sales_order_body,
@@ -64,7 +65,7 @@ class RestErp:
             ref = body.get("sales_order_id")
             if not ref:
                 raise Unavailable(
-                    f"ERP {self.name} answered {resp.status} without a sales_order_id: {body!r:.200}"
+                    f"ERP {self.name} answered {resp.status} without a sales_order_id: {error_message(body)}"
                 )
             return str(ref)
         if resp.status in (400, 422):
@@ -74,7 +75,7 @@ class RestErp:
                 + (f" (field {field})" if field else ""),
                 field=field,
             )
-        raise Fatal(f"ERP {self.name} POST /sales-orders answered {resp.status}: {body!r:.300}")
+        raise Fatal(f"ERP {self.name} POST /sales-orders answered {resp.status}: {error_message(body)}")
 
     def _lookup_refused(self, what: str, status: int, body: object) -> Rejected | None:
         """A 400/422 to a look-up by one record's id is about that id (empty, malformed): park that
@@ -102,9 +103,9 @@ class RestErp:
         page = 1
         while True:
             query = {**(params or {}), "page": str(page), "per_page": str(self.page_size)}
-            resp = await self.http.request("GET", path, params=query)
+            resp = await retry_in_place(partial(self.http.request, "GET", path, params=query))
             if resp.status != 200 or not isinstance(resp.body, dict):
-                raise Fatal(f"ERP {self.name} GET {path} answered {resp.status}: {resp.body!r:.300}")
+                raise Fatal(f"ERP {self.name} GET {path} answered {resp.status}: {error_message(resp.body)}")
             rows = resp.body.get(key) or []
             if rows:
                 yield rows, resp.headers
@@ -136,7 +137,8 @@ class RestErp:
         while True:
             resp = await self.http.request("GET", "/despatches", params={"after": after, "limit": "200"})
             if resp.status != 200 or not isinstance(resp.body, dict):
-                raise Fatal(f"ERP {self.name} GET /despatches answered {resp.status}: {resp.body!r:.300}")
+                said = error_message(resp.body)
+                raise Fatal(f"ERP {self.name} GET /despatches answered {resp.status}: {said}")
             rows = resp.body.get("despatches") or []
             if not rows:
                 return
@@ -160,7 +162,7 @@ class RestErp:
             raise Rejected(
                 f"the ERP rejected the credit note: {body.get('message')}", field=str(body.get("field") or "")
             )
-        raise Fatal(f"ERP {self.name} POST /credit-notes answered {resp.status}: {body!r:.300}")
+        raise Fatal(f"ERP {self.name} POST /credit-notes answered {resp.status}: {error_message(body)}")
 
     async def find_credit_note(self, external_id: str) -> str | None:
         resp = await self.http.request("GET", "/credit-notes", params={"external_id": external_id})

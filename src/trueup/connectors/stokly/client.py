@@ -257,6 +257,7 @@ def _path(body: Any, *keys: str) -> Any:
 
 
 def _message(body: Any) -> str:
+    """Stokly's own message, never the rest of the body (which may echo a customer's details)."""
     if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)[:300]
-    return str(body)[:300]
+        return str(body.get("message") or body.get("error") or "no message")[:300]
+    return f"a body that is not JSON ({len(str(body))} characters)" if body else "no message"
