@@ -134,9 +134,20 @@ class ItemsFlowConfig(Section):
     enabled: bool = True
 
 
+class DespatchesFlowConfig(Section):
+    """ERP despatches -> storefront shipments (trueup.flows.fulfilment)."""
+
+    interval_seconds: float = Field(300, gt=0)
+    order_recheck_seconds: float = Field(300, gt=0)  # a despatch whose order is not posted yet
+    notify: bool = True  # Magento e-mails the customer the shipment
+    source_code: str = ""  # MSI source to ship from; empty: the store's only/default source
+    enabled: bool = True
+
+
 class FlowsConfig(Section):
     orders: OrdersFlowConfig = OrdersFlowConfig()
     items: ItemsFlowConfig = ItemsFlowConfig()
+    despatches: DespatchesFlowConfig = DespatchesFlowConfig()
 
 
 class CarrierMapping(Section):
@@ -315,8 +326,12 @@ line_tax_tolerance = "0.01"     # per line
 [flows.items]
 interval_seconds = 3600         # ERP item master -> trueup's SKU map
 
+[flows.despatches]
+interval_seconds = 300          # ERP despatches -> storefront shipments with tracking
+notify = true                   # the storefront e-mails the customer each shipment
+
 [mappings.carriers]
-# storefront shipping method = "ERP_CARRIER/SERVICE"
+# storefront shipping method = "ERP_CARRIER/SERVICE"; read in reverse for despatches: the tracking's carrier
 "flatrate_flatrate" = "RM/TRACKED48"
 "tablerate_bestway" = "DPD/NEXTDAY"
 

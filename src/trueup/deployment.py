@@ -22,8 +22,10 @@ from trueup.config import Config, ErpConfig
 from trueup.connectors.magento.auth import magento_auth
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
+from trueup.connectors.magento.shipments import MagentoShipments
 from trueup.errors import Fatal
 from trueup.flows.acks import AckPolicy
+from trueup.flows.fulfilment import FulfilmentFlow, FulfilmentRules
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import OrderFlow, OrderRules
 from trueup.model.items import FieldLimits
@@ -31,6 +33,7 @@ from trueup.ports import ErpConnector
 from trueup.runtime.backend import EmbeddedBackend, StoreExceptionQueue, StoreItemMap
 from trueup.runtime.clock import SystemClock
 from trueup.runtime.engine import Engine, Schedule, Settings
+from trueup.runtime.fulfilment import StoreFulfilmentLedger
 from trueup.runtime.retry import RetryPolicy
 from trueup.store import Store
 
@@ -44,6 +47,13 @@ class Deployment:
     orders: OrderFlow
     items: ItemFlow
     since: datetime | None = None
+    fulfilment: FulfilmentFlow | None = None
+
+    @property
+    def despatch_schedule(self) -> Schedule:
+        """The fulfilment flow's schedule: despatches from the ERP, by the ERP's own cursor."""
+        assert self.fulfilment is not None
+        return Schedule(self.fulfilment, self.config.erp.name, self.config.flows.despatches.interval_seconds)
 
     @property
     def order_schedule(self) -> Schedule:
@@ -69,6 +79,27 @@ def order_rules(config: Config, erp_limits: FieldLimits | None = None) -> OrderR
         line_tax_tolerance=flow.line_tax_tolerance,
         tax_tolerance=flow.tax_tolerance,
         tax_mode=flow.tax_mode,
+    )
+
+
+def fulfilment_flow(
+    config: Config, magento: MagentoClient, erp: ErpConnector, backend: EmbeddedBackend, clock: SystemClock
+) -> FulfilmentFlow:
+    flow = config.flows.despatches
+    rules = FulfilmentRules(
+        carriers={k: (v.carrier, v.service) for k, v in config.mappings.carriers.items()},
+        sku_overrides=dict(config.mappings.skus),
+        notify=flow.notify,
+        source_code=flow.source_code,
+    )
+    return FulfilmentFlow(
+        erp,
+        MagentoShipments(magento, name=config.storefront.name),
+        StoreFulfilmentLedger(backend, config.storefront.name, clock),
+        rules,
+        clock,
+        order_recheck=timedelta(seconds=flow.order_recheck_seconds),
+        exceptions=StoreExceptionQueue(backend, clock),
     )
 
 
@@ -177,6 +208,7 @@ async def open_deployment(
             orders,
             ItemFlow(erp, item_map, StoreExceptionQueue(backend, clock)),
             since,
+            fulfilment_flow(config, magento, erp, backend, clock),
         )
     finally:
         await stack.aclose()

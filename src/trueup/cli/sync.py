@@ -99,6 +99,8 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         async with open_deployment(cfg, on_event=on_event) as dep:
             schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
+            if cfg.flows.despatches.enabled:
+                schedules.append(dep.despatch_schedule)  # its own lane: never delays orders
             periodic = [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
             console.print("trueup running; Ctrl-C to stop")
             await dep.engine.run(schedules, periodic, stop)

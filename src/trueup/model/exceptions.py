@@ -43,6 +43,11 @@ class Reason(StrEnum):
     ERP_NOT_ACKNOWLEDGED = "erp_not_acknowledged"
     INVALID_QUANTITY = "invalid_quantity"
     INVALID_IDENTIFIER = "invalid_identifier"
+    # fulfilment: ERP despatches become storefront shipments
+    AWAITING_ORDER = "awaiting_order"
+    UNMAPPED_DESPATCH_CARRIER = "unmapped_despatch_carrier"
+    DESPATCH_UNMATCHED = "despatch_unmatched"
+    SHIPMENT_REFUSED = "shipment_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +197,43 @@ REASONS: dict[Reason, ReasonInfo] = {
         "identifier cannot be cut without pointing at something else.",
         "Correct the identifier at its source (the storefront order or product), or raise the limit in "
         "[erp.limits] if the ERP's field is really longer, then retry the exception.",
+    ),
+    Reason.AWAITING_ORDER: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Despatch waiting for its order to be posted",
+        "The ERP despatched an order that trueup has not recorded as posted yet (its post is still in "
+        "flight, or a batch ERP has not acknowledged the order file). The despatch is re-checked on a "
+        "schedule and becomes a shipment once the order is linked; it is not an error.",
+        "Usually none. If it waits for hours, look up the order's own exception (`trueup exceptions show "
+        "<order id>`): an order posted outside trueup must be resolved there, then retry this one.",
+        Side.TRUEUP,
+    ),
+    Reason.UNMAPPED_DESPATCH_CARRIER: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Despatch carrier not mapped to a storefront carrier",
+        "The ERP despatched with a carrier/service that no entry in [mappings.carriers] names, so trueup "
+        "cannot tell the storefront which carrier the tracking number belongs to.",
+        'Add the carrier to [mappings.carriers] in trueup.toml (e.g. "yodel_standard" = "YODEL/48"), then '
+        "retry the exceptions with this reason: the despatches ship with their tracking.",
+        Side.TRUEUP,
+    ),
+    Reason.DESPATCH_UNMATCHED: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Despatch does not match the storefront order",
+        "The ERP despatched an order the storefront does not have, or SKUs or quantities the storefront "
+        "order does not have left to ship, and no existing shipment accounts for them.",
+        "Compare the despatch note in the ERP with the storefront order; correct the despatch in the ERP or "
+        "ship the difference by hand in the storefront, then resolve (or retry) the exception.",
+        Side.ERP,
+    ),
+    Reason.SHIPMENT_REFUSED: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Storefront refused the shipment",
+        "The storefront would not create the shipment (e.g. Magento's 400 'The order does not allow a "
+        "shipment to be created': the order is cancelled, on hold or closed), and no existing shipment "
+        "covers the despatch.",
+        "Read the storefront's message in the exception; release the hold or check why the order was "
+        "cancelled while the warehouse shipped it, then retry.",
     ),
 }
 

@@ -556,6 +556,11 @@ def _json_response(status: int, body: Mapping[str, Any]) -> Response:
     return Response(json.dumps(body).encode(), status_code=status, media_type="application/json")
 
 
+def _json_body_response(status: int, body: Any) -> Response:
+    """Any JSON body (a bare id, an entity), Decimal amounts written as numbers."""
+    return Response(_dumps(body), status_code=status, media_type="application/json")
+
+
 def create_app(
     state: MagentoState,
     *,
@@ -641,6 +646,10 @@ def create_app(
         for prefix in ("/rest", "/rest/{store_code}")
         for path, endpoint in (("/V1/orders", list_orders), ("/V1/orders/{order_id}", get_order))
     ]
+    # Shipments (ship, search, load, track): trueup.sandbox.magento_shipping.
+    from trueup.sandbox.magento_shipping import shipping_routes
+
+    routes += shipping_routes(state, refused, _json_body_response)
     faults = faults if faults is not None else Faults()
     app = Starlette(
         routes=[*fault_routes(faults), *routes],
