@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from trueup.config import dump_toml, parse_config
-from trueup.deployment import open_deployment
+from trueup.deployment import Deployment, open_deployment
 from trueup.flows.orders import KIND
 from trueup.model.work import Status
 from trueup.sandbox.world import World, trading_day
@@ -72,9 +72,17 @@ async def run_demo(
             captured = world.capture_pending()
             second = await dep.engine.drain(dep.order_schedule)
             counts = dep.store.counts(KIND)
-            by_reason = dep.store.counts_by_reason()
             posted = dep.store.link_count("order")
             outcome_mismatches = _mismatches(scenario.expected, dep.store)
+            # the order flow's exceptions, before the warehouse's day adds the fulfilment ones
+            by_reason = dep.store.counts_by_reason()
+            shipments = await _despatch_day(world, dep, opts.seed)
+            outcome_mismatches += shipments.pop("mismatches")
+            shipments["parked_by_reason"] = {
+                reason: n - by_reason.get(reason, 0)
+                for reason, n in sorted(dep.store.counts_by_reason().items())
+                if n > by_reason.get(reason, 0)
+            }
         erp_counts = world.erp_order_counts()
         summary = {
             "seed": opts.seed,
@@ -90,6 +98,7 @@ async def run_demo(
             },
             "erp_sales_orders": sum(erp_counts.values()),
             "duplicate_erp_orders": sum(n - 1 for n in erp_counts.values() if n > 1),
+            "shipments": shipments,
             "exceptions_by_reason": dict(sorted(by_reason.items())),
             "expected_by_reason": dict(
                 sorted(Counter(v for v in scenario.expected.values() if v != "post").items())
@@ -105,6 +114,32 @@ async def run_demo(
         return summary
     finally:
         world.stop()
+
+
+async def _despatch_day(world: World, dep: Deployment, seed: int) -> dict[str, Any]:
+    """The warehouse despatches the posted orders in the ERP (partials, manual shipments, an unmapped
+    carrier among them); one despatch pass makes the shipments. See trueup.sandbox.despatch_day."""
+    from trueup.sandbox.despatch_day import despatch_posted
+    from trueup.store.fulfilment import posted_orders, shipment_counts
+
+    posted = posted_orders(dep.store, dep.config.storefront.name, world.scenario.expected)
+    day = despatch_posted(world.magento, world.erp, world.scenario.carriers, posted, seed=seed)
+    await dep.engine.drain(dep.despatch_schedule)
+    counts = shipment_counts(dep.store)
+    mismatches = [
+        f"shipments.{kind}: expected {want}, got {counts.get(kind, 0)}"
+        for kind, want in sorted(day.expected.items())
+        if counts.get(kind, 0) != want
+    ]
+    return {
+        "despatches": day.despatches,
+        "created": counts["created"],
+        "linked_manual": counts["linked_manual"],
+        "parked": counts["parked"],
+        "waiting": counts["waiting"],
+        "expected": dict(sorted(day.expected.items())),
+        "mismatches": mismatches,
+    }
 
 
 def _mismatches(expected: dict[str, str], store: Store) -> list[str]:
