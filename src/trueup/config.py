@@ -141,6 +141,9 @@ class DespatchesFlowConfig(Section):
     order_recheck_seconds: float = Field(300, gt=0)  # a despatch whose order is not posted yet
     notify: bool = True  # Magento e-mails the customer the shipment
     source_code: str = ""  # MSI source to ship from; empty: the store's only/default source
+    # checks, as findings in the exception queue
+    stalled_after_hours: float = Field(48, ge=0)  # posted, not despatched: a stalled order
+    drift_grace_hours: float = Field(4, ge=0)  # despatched in the ERP, still no storefront shipment
     enabled: bool = True
 
 

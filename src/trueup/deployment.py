@@ -34,6 +34,7 @@ from trueup.runtime.backend import EmbeddedBackend, StoreExceptionQueue, StoreIt
 from trueup.runtime.clock import SystemClock
 from trueup.runtime.engine import Engine, Schedule, Settings
 from trueup.runtime.fulfilment import StoreFulfilmentLedger
+from trueup.runtime.fulfilment_checks import FulfilmentChecks
 from trueup.runtime.retry import RetryPolicy
 from trueup.store import Store
 
@@ -48,6 +49,7 @@ class Deployment:
     items: ItemFlow
     since: datetime | None = None
     fulfilment: FulfilmentFlow | None = None
+    fulfilment_checks: FulfilmentChecks | None = None
 
     @property
     def despatch_schedule(self) -> Schedule:
@@ -209,6 +211,14 @@ async def open_deployment(
             ItemFlow(erp, item_map, StoreExceptionQueue(backend, clock)),
             since,
             fulfilment_flow(config, magento, erp, backend, clock),
+            FulfilmentChecks(
+                backend,
+                clock,
+                storefront=config.storefront.name,
+                erp=config.erp.name,
+                stalled_after=timedelta(hours=config.flows.despatches.stalled_after_hours),
+                drift_grace=timedelta(hours=config.flows.despatches.drift_grace_hours),
+            ),
         )
     finally:
         await stack.aclose()

@@ -39,3 +39,11 @@ def test_the_demo_runs_against_each_erp_with_the_same_keys(erp: str, tmp_path: P
     assert summary["duplicate_erp_orders"] == 0
     assert summary["outcomes_as_expected"], summary["outcome_mismatches"]
     assert {"unknown_sku", "address_too_long"} <= set(summary["exceptions_by_reason"])
+    # The warehouse's day: despatches became shipments, a manual shipment was linked, an unmapped carrier
+    # parked, each as the scenario meant (checked in outcomes_as_expected), for every ERP.
+    shipments = summary["shipments"]
+    assert (
+        shipments["created"] > 0
+        and shipments["created"] + shipments["linked_manual"] <= shipments["despatches"]
+    )
+    assert set(summary["findings_by_kind"]) <= {"stalled_order", "status_drift"}

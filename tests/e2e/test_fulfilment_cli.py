@@ -159,3 +159,45 @@ def test_merret_despatch_files_over_sftp_become_shipments(tmp_path: Path) -> Non
             assert order["state"] == "complete"
     finally:
         world.stop()
+
+
+def with_checks(config: Path, **despatches: float) -> Path:
+    import tomllib
+
+    from trueup.config import dump_toml
+
+    data = tomllib.loads(config.read_text(encoding="utf-8"))
+    data.setdefault("flows", {})["despatches"] = despatches
+    config.write_text(dump_toml(data), encoding="utf-8")
+    return config
+
+
+def test_stalled_orders_and_status_drift_are_findings_with_owner_and_money(tmp_path: Path) -> None:
+    # The files ERP's batch runs only when this process looks: a despatch read before its order is
+    # acknowledged waits, and past the (zero) grace period that is status drift.
+    world = World(trading_day(34, 5, faults=FaultMix.none()), erp_kind="files")
+    world.start()
+    try:
+        env = cli_env(world)
+        config = write_config(tmp_path / "trueup.toml", world)
+        with_checks(config, stalled_after_hours=0, drift_grace_hours=0)
+        sync("orders", "--once", config=config, env=env)
+        waiting = posted_ids(world)[0]
+        carrier, service = carrier_of(world, waiting)
+        world.erp.despatch(waiting, carrier=carrier, service=service, tracking="W-1", lines=[])
+        first = sync("despatches", "--once", "--json", config=config, env=env)
+        assert first["findings_by_kind"] == {"status_drift": 1}  # nothing is linked yet: nothing stalled
+
+        sync("orders", "--once", config=config, env=env)  # acknowledged: every order posted
+        second = sync("despatches", "--once", "--json", config=config, env=env)
+        posted = posted_ids(world)
+        # the waiting despatch shipped; the drift finding stays until a person resolves it
+        assert second["shipments"]["created"] == 1
+        assert second["findings_by_kind"] == {"status_drift": 1, "stalled_order": len(posted) - 1}
+        listed = trueup(
+            "exceptions", "list", "--reason", "stalled_order", "--json", "-c", str(config), env=env
+        )
+        rows = json.loads(listed.stdout)
+        assert {r["owner"] for r in rows} == {"warehouse"} and all(r["impact_minor"] > 0 for r in rows)
+    finally:
+        world.stop()

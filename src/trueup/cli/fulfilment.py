@@ -22,23 +22,28 @@ def sync_despatches(
 ) -> None:
     """Read the ERP's despatches since its cursor and create the storefront shipments, with tracking."""
     from trueup.deployment import open_deployment
-    from trueup.store.fulfilment import shipment_counts
+    from trueup.store.fulfilment import findings_by_kind, shipment_counts
 
     cfg = load(config)
     on_event = emit_jsonl if progress == "jsonl" else None
 
-    async def go() -> tuple[dict[str, int], dict[str, int]]:
+    async def go() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         async with open_deployment(cfg, on_event=on_event) as dep:
+            assert dep.fulfilment_checks is not None
             totals = await dep.engine.drain(dep.despatch_schedule)
-            return dict(totals), shipment_counts(dep.store)
+            await dep.fulfilment_checks.sync()  # stalled orders, status drift: findings in the queue
+            return dict(totals), shipment_counts(dep.store), findings_by_kind(dep.store)
 
     try:
-        totals, shipments = run_async(go())
+        totals, shipments, findings = run_async(go())
     except Fatal as exc:
         fail(str(exc))
         return
     if as_json:
-        sys.stdout.write(json.dumps({"pass": totals, "shipments": shipments}) + "\n")
+        sys.stdout.write(
+            json.dumps({"pass": totals, "shipments": shipments, "findings_by_kind": findings}) + "\n"
+        )
     else:
         console.print(f"despatches: {totals}")
         console.print(f"shipments: {shipments}")
+        console.print(f"findings: {findings}")

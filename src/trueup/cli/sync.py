@@ -88,6 +88,7 @@ def run(
 ) -> None:
     """Run every enabled flow on its interval until stopped (Ctrl-C or SIGTERM)."""
     from trueup.deployment import open_deployment
+    from trueup.runtime.engine import PeriodicTask
 
     cfg = load(config)
     on_event = emit_jsonl if progress == "jsonl" else None
@@ -101,7 +102,11 @@ def run(
             schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
             if cfg.flows.despatches.enabled:
                 schedules.append(dep.despatch_schedule)  # its own lane: never delays orders
-            periodic = [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
+            periodic: list[tuple[PeriodicTask, float]] = []
+            if cfg.flows.items.enabled:
+                periodic.append((dep.items, cfg.flows.items.interval_seconds))
+            if cfg.flows.despatches.enabled and dep.fulfilment_checks is not None:
+                periodic.append((dep.fulfilment_checks, cfg.flows.despatches.interval_seconds))
             console.print("trueup running; Ctrl-C to stop")
             await dep.engine.run(schedules, periodic, stop)
         console.print("trueup stopped")

@@ -48,6 +48,8 @@ class Reason(StrEnum):
     UNMAPPED_DESPATCH_CARRIER = "unmapped_despatch_carrier"
     DESPATCH_UNMATCHED = "despatch_unmatched"
     SHIPMENT_REFUSED = "shipment_refused"
+    STALLED_ORDER = "stalled_order"
+    STATUS_DRIFT = "status_drift"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +236,24 @@ REASONS: dict[Reason, ReasonInfo] = {
         "covers the despatch.",
         "Read the storefront's message in the exception; release the hold or check why the order was "
         "cancelled while the warehouse shipped it, then retry.",
+    ),
+    Reason.STALLED_ORDER: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Order posted but not despatched in time",
+        "A check found an order the ERP has had for longer than [flows.despatches] stalled_after_hours "
+        "without a single despatch: the customer is waiting and the money is taken.",
+        "Find the order in the ERP's warehouse screens and despatch or cancel it; once it is despatched "
+        "(or cancelled on both sides) resolve the finding with a note.",
+        Side.ERP,
+    ),
+    Reason.STATUS_DRIFT: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Despatched in the ERP, not shipped in the storefront",
+        "A check found a despatch the ERP made more than [flows.despatches] drift_grace_hours ago that is "
+        "still not a storefront shipment: the order shows as processing and the customer has no tracking.",
+        "Look at the despatch's own row (`trueup exceptions show <erp>:<despatch id>`): usually its order is "
+        "not posted yet or the storefront keeps refusing; fix that, then resolve the finding.",
+        Side.TRUEUP,
     ),
 }
 

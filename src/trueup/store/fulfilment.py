@@ -119,3 +119,49 @@ def despatch_times(store: Store) -> list[dict[str, str]]:
                 }
             )
         return out
+
+
+def stalled_orders(store: Store, storefront: str, linked_before: datetime) -> list[tuple[str, str]]:
+    """Orders posted (linked) before `linked_before` with no despatch at all: (order id, order payload)."""
+    despatched = exists().where(
+        work.c.kind == DESPATCH_KIND, work.c.lock == literal(LOCK_PREFIX) + links.c.external_id
+    )
+    order_row = work.alias("order_row")
+    with store.tx() as conn:
+        rows = conn.execute(
+            select(links.c.external_id, order_row.c.payload)
+            .join(order_row, and_(order_row.c.kind == "order.post", order_row.c.key == links.c.external_id))
+            .where(
+                links.c.kind == ORDER_LINK,
+                links.c.storefront == storefront,
+                links.c.created_at < linked_before,
+                ~despatched,
+            )
+        )
+        return [(str(k), str(p)) for k, p in rows]
+
+
+def unshipped_despatches(store: Store, seen_before: datetime) -> list[tuple[str, str, str]]:
+    """Despatches observed before `seen_before` that are still not a shipment, and not already an exception
+    of their own (parked): (despatch key, payload, status)."""
+    open_ = [Status.TODO, Status.DOING, Status.RETRYING, Status.WAITING]
+    with store.tx() as conn:
+        rows = conn.execute(
+            select(work.c.key, work.c.payload, work.c.status).where(
+                work.c.kind == DESPATCH_KIND, work.c.status.in_(open_), work.c.created_at < seen_before
+            )
+        )
+        return [(str(k), str(p), str(s)) for k, p, s in rows]
+
+
+def findings_by_kind(store: Store) -> dict[str, int]:
+    """Open findings of the fulfilment checks, by reason."""
+    from sqlalchemy import func
+
+    with store.tx() as conn:
+        rows = conn.execute(
+            select(work.c.reason, func.count())
+            .where(work.c.kind == "check.fulfilment", work.c.status == Status.PARKED)
+            .group_by(work.c.reason)
+        )
+        return {str(r): int(n) for r, n in rows}
