@@ -94,3 +94,8 @@ def test_carriers_are_mapped_in_reverse_and_an_unknown_one_is_none() -> None:
     assert carrier_track("UPS", "GROUND", RULES) == ("ups", "UPS GROUND")
     assert carrier_track("RM", "OTHER", RULES) == ("custom", "RM OTHER")  # the carrier alone suffices
     assert carrier_track("YODEL", "48HR", RULES) is None
+
+
+def test_a_despatch_without_lines_never_links_a_shipment() -> None:
+    by_hand = Shipment(shipment_id="5", items=(ShipmentItem(line_id="10", qty=2),))
+    assert isinstance(plan_shipment(KEY, despatch(), order(by_hand, shipped=2), {}, TRACKS, RULES), Unmatched)

@@ -115,6 +115,8 @@ def plan_shipment(
     """Decide what one despatch does to the storefront. Pure. `linked`: shipment id → the despatch key it is
     linked to already (such a shipment belongs to another despatch)."""
     wanted = _wanted(despatch, rules)
+    if not wanted or min(wanted.values()) <= 0:
+        return Unmatched("the despatch has no lines with a positive quantity")
     free = [s for s in order.shipments if linked.get(s.shipment_id, key) == key]
     numbers = {t.number for t in tracks}
 
