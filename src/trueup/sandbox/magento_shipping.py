@@ -64,6 +64,7 @@ class ShippingState:
     def __init__(self, orders: MagentoState) -> None:
         self.orders = orders
         self.shipments: dict[int, dict[str, Any]] = {}
+        self.by_order: dict[int, list[int]] = {}  # sales_shipment's index on order_id
         self._next_track = 1
         self.ship_calls = 0  # every POST .../ship, accepted or not (duplicates show up as extra calls)
 
@@ -151,6 +152,7 @@ class ShippingState:
                 }
             )
         self.shipments[shipment_id] = shipment
+        self.by_order.setdefault(entity_id, []).append(shipment_id)
         for track in tracks:
             self.add_track(shipment_id, track)
         all_shipped = all(
@@ -204,9 +206,14 @@ class ShippingState:
         return self.ship(int(order["entity_id"]), items, tracks)
 
     def search(self, criteria: SearchCriteria) -> tuple[list[dict[str, Any]], int]:
+        candidates: Iterable[dict[str, Any]] = self.shipments.values()
+        for group in criteria.filter_groups:
+            if len(group) == 1 and group[0].field == "order_id" and group[0].condition_type == "eq":
+                order_id = int(group[0].number) if group[0].number is not None else 0
+                candidates = [self.shipments[i] for i in self.by_order.get(order_id, [])]
         found = [
             s
-            for s in self.shipments.values()
+            for s in candidates
             if all(any(f.matches(s.get(f.field)) for f in group) for group in criteria.filter_groups)
         ]
         total = len(found)
