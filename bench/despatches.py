@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,15 @@ from trueup.sandbox.scenario import FaultMix
 from trueup.sandbox.world import World, trading_day
 
 BIN = Path(sys.executable).parent
+_MEASURE = """
+import json, resource, subprocess, sys
+run = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+sys.stdout.write(run.stdout)
+sys.stderr.write(run.stderr)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"maxrss_kb": usage.ru_maxrss, "cpu_s": usage.ru_utime + usage.ru_stime}))
+sys.exit(run.returncode)
+"""
 
 
 def main() -> None:
@@ -61,23 +69,21 @@ def main() -> None:
             day = despatch_posted(
                 world.magento, world.erp, world.scenario.carriers, posted, seed=args.seed, mix=mix
             )
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
+            # Through a small wrapper whose only child is the engine, so that its peak RSS and CPU are the
+            # despatch run's own (this process's RUSAGE_CHILDREN also holds the posting run).
+            command = [str(BIN / "trueup"), "sync", "despatches", "--once", "--json", "-c", str(config)]
             engine = subprocess.run(
-                [str(BIN / "trueup"), "sync", "despatches", "--once", "--json", "-c", str(config)],
-                env=env,
-                capture_output=True,
-                text=True,
+                [sys.executable, "-c", _MEASURE, *command], env=env, capture_output=True, text=True
             )
             elapsed = time.perf_counter() - started
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
         world.stop()
     if engine.returncode != 0:
         sys.exit(f"engine failed: {engine.stderr[-2000:]}")
-    result = json.loads(engine.stdout)
+    out = engine.stdout.strip().splitlines()
+    result, usage = json.loads(out[-2]), json.loads(out[-1])
     shipments = len(shipping_of(world.magento).shipments)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     print(
         json.dumps(
             {
@@ -85,9 +91,9 @@ def main() -> None:
                 "shipments": shipments,
                 "shipments_per_s": round(shipments / elapsed, 1),
                 "seconds": round(elapsed, 2),
-                # the larger of the two engine runs (posting, shipping): RUSAGE_CHILDREN keeps the maximum
-                "peak_rss_mb": round(after.ru_maxrss / 1024, 1),
-                "engine_cpu_s": round(cpu, 2),
+                "peak_rss_mb": round(usage["maxrss_kb"] / 1024, 1),
+                "engine_cpu_s": round(usage["cpu_s"], 2),
+                "engine_cpu_us_per_shipment": round(usage["cpu_s"] / max(shipments, 1) * 1e6),
                 "engine_summary": result["shipments"],
             }
         )
