@@ -172,14 +172,16 @@ def with_checks(config: Path, **despatches: float) -> Path:
     return config
 
 
-def test_stalled_orders_and_status_drift_are_findings_with_owner_and_money(tmp_path: Path) -> None:
+def test_stalled_orders_and_status_drift_are_findings_with_owner_and_money(
+    tmp_path: Path, db_url: str
+) -> None:
     # The files ERP's batch runs only when this process looks: a despatch read before its order is
     # acknowledged waits, and past the (zero) grace period that is status drift.
     world = World(trading_day(34, 5, faults=FaultMix.none()), erp_kind="files")
     world.start()
     try:
         env = cli_env(world)
-        config = write_config(tmp_path / "trueup.toml", world)
+        config = write_config(tmp_path / "trueup.toml", world, database_url=db_url)  # SQLite and PostgreSQL
         with_checks(config, stalled_after_hours=0, drift_grace_hours=0)
         sync("orders", "--once", config=config, env=env)
         waiting = posted_ids(world)[0]
