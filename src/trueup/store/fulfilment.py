@@ -20,6 +20,7 @@ from trueup.store.schema import links, work
 DESPATCH_KIND = "despatch.ship"
 SHIPMENT_LINK = "shipment"
 ORDER_LINK = "order"
+ORDER_KIND = "order.post"
 LOCK_PREFIX = "despatch:"
 
 
@@ -130,7 +131,7 @@ def stalled_orders(store: Store, storefront: str, linked_before: datetime) -> li
     with store.tx() as conn:
         rows = conn.execute(
             select(links.c.external_id, order_row.c.payload)
-            .join(order_row, and_(order_row.c.kind == "order.post", order_row.c.key == links.c.external_id))
+            .join(order_row, and_(order_row.c.kind == ORDER_KIND, order_row.c.key == links.c.external_id))
             .where(
                 links.c.kind == ORDER_LINK,
                 links.c.storefront == storefront,
