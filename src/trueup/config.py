@@ -172,9 +172,23 @@ class ItemsFlowConfig(Section):
     enabled: bool = True
 
 
+class DespatchesFlowConfig(Section):
+    """ERP despatches -> storefront shipments (trueup.flows.fulfilment)."""
+
+    interval_seconds: float = Field(300, gt=0)
+    order_recheck_seconds: float = Field(300, gt=0)  # a despatch whose order is not posted yet
+    notify: bool = True  # Magento e-mails the customer the shipment
+    source_code: str = ""  # MSI source to ship from; empty: the store's only/default source
+    # checks, as findings in the exception queue
+    stalled_after_hours: float = Field(48, ge=0)  # posted, not despatched: a stalled order
+    drift_grace_hours: float = Field(4, ge=0)  # despatched in the ERP, still no storefront shipment
+    enabled: bool = True
+
+
 class FlowsConfig(Section):
     orders: OrdersFlowConfig = OrdersFlowConfig()
     items: ItemsFlowConfig = ItemsFlowConfig()
+    despatches: DespatchesFlowConfig = DespatchesFlowConfig()
 
 
 class CarrierMapping(Section):
@@ -461,6 +475,10 @@ line_tax_tolerance = "0.01"     # per line
 [flows.items]
 interval_seconds = 3600         # ERP item master -> trueup's SKU map
 
+[flows.despatches]
+interval_seconds = 300          # ERP despatches -> storefront shipments with tracking
+notify = true                   # the storefront e-mails the customer each shipment
+
 [checks.orphans]               # the second net: paid orders with no ERP link (`trueup check orders`)
 interval_seconds = 900
 window_days = 7                 # storefront orders updated this recently are listed
@@ -469,7 +487,7 @@ verify_in_erp = "sample"        # ask the ERP about linked orders: "sample", "al
 sample_size = 20
 
 [mappings.carriers]
-# storefront shipping method = "ERP_CARRIER/SERVICE"
+# storefront shipping method = "ERP_CARRIER/SERVICE"; read in reverse for despatches: the tracking's carrier
 "flatrate_flatrate" = "RM/TRACKED48"
 "tablerate_bestway" = "DPD/NEXTDAY"
 

@@ -43,7 +43,11 @@ def demo_config(world: World, workdir: Path) -> dict[str, Any]:
         f"sqlite:///{workdir / 'demo.db'}",
         storefront={"page_size": 200},
         erp={"concurrency": 32},
-        flows={"orders": {"interval_seconds": 30, "payment_recheck_seconds": 60}},
+        flows={
+            "orders": {"interval_seconds": 30, "payment_recheck_seconds": 60},
+            # the day is compressed: an order not despatched by the end of it counts as stalled
+            "despatches": {"stalled_after_hours": 0, "drift_grace_hours": 0},
+        },
         runtime={"retry_base_seconds": 0.05, "retry_max_seconds": 2, "max_attempts": 10},
     )
 
@@ -75,11 +79,21 @@ async def run_demo(
             captured = world.capture_pending()
             second = await dep.engine.drain(dep.order_schedule)
             counts = dep.store.counts(KIND)
-            by_reason = dep.store.counts_by_reason()  # the order exceptions; stock and prices report below
+            by_reason = dep.store.counts_by_reason()  # the order exceptions; the other flows report below
             posted = dep.store.link_count("order")
             outcome_mismatches = _mismatches(scenario.expected, dep.store)
+            # Stock and prices first: the warehouse's despatches then move the ERP's stock on their own.
             stock = await _stock_day(world, dep, opts.seed)
             prices = await _price_list(world, dep)
+            before_despatch = dep.store.counts_by_reason()
+            shipments = await _despatch_day(world, dep, opts.seed)
+            outcome_mismatches += shipments.pop("mismatches")
+            findings = shipments.pop("findings_by_kind")
+            shipments["parked_by_reason"] = {
+                reason: n - before_despatch.get(reason, 0)
+                for reason, n in sorted(dep.store.counts_by_reason().items())
+                if n > before_despatch.get(reason, 0)
+            }
             # The second net: every paid order should be linked now, so a clean day finds nothing.
             orphans = await orphan_sweep(dep).sync()
         erp_counts = world.erp_order_counts()
@@ -97,6 +111,8 @@ async def run_demo(
             },
             "erp_sales_orders": sum(erp_counts.values()),
             "duplicate_erp_orders": sum(n - 1 for n in erp_counts.values() if n > 1),
+            "shipments": shipments,
+            "findings_by_kind": findings,
             "exceptions_by_reason": dict(sorted(by_reason.items())),
             "expected_by_reason": dict(
                 sorted(Counter(v for v in scenario.expected.values() if v != "post").items())
@@ -153,6 +169,39 @@ async def _price_list(world: World, dep: Deployment) -> dict[str, int]:
         "pushed": dep.prices.pushed,
         "rejected_parked": dep.prices.rejected,
         "drift_after_sync": drift.findings,
+    }
+
+
+async def _despatch_day(world: World, dep: Deployment, seed: int) -> dict[str, Any]:
+    """The warehouse despatches the posted orders in the ERP (partials, manual shipments, an unmapped
+    carrier among them); one despatch pass makes the shipments. See trueup.sandbox.despatch_day."""
+    from trueup.sandbox.despatch_day import DespatchMix, despatch_posted
+    from trueup.store.fulfilment import findings_by_kind, posted_orders, shipment_counts
+
+    posted = posted_orders(dep.store, dep.config.storefront.name, world.scenario.expected)
+    mix = DespatchMix(share=0.9)  # the warehouse does not get to every order today
+    day = despatch_posted(world.magento, world.erp, world.scenario.carriers, posted, seed=seed, mix=mix)
+    await dep.engine.drain(dep.despatch_schedule)
+    assert dep.fulfilment_checks is not None
+    await dep.fulfilment_checks.sync()
+    counts = shipment_counts(dep.store)
+    findings = findings_by_kind(dep.store)
+    expected = {**day.expected, "stalled_order": len(posted) - len(day.by_order)}
+    actual = {**counts, **findings}
+    mismatches = [
+        f"shipments.{kind}: expected {want}, got {actual.get(kind, 0)}"
+        for kind, want in sorted(expected.items())
+        if actual.get(kind, 0) != want
+    ]
+    return {
+        "despatches": day.despatches,
+        "created": counts["created"],
+        "linked_manual": counts["linked_manual"],
+        "parked": counts["parked"],
+        "waiting": counts["waiting"],
+        "expected": dict(sorted(day.expected.items())),
+        "findings_by_kind": findings,
+        "mismatches": mismatches,
     }
 
 

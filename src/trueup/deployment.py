@@ -26,9 +26,11 @@ from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
 from trueup.connectors.magento.index import MagentoOrderIndex
 from trueup.connectors.magento.prices import MagentoPrices
+from trueup.connectors.magento.shipments import MagentoShipments
 from trueup.connectors.magento.stock import MagentoStock
 from trueup.errors import Fatal
 from trueup.flows.acks import AckPolicy
+from trueup.flows.fulfilment import FulfilmentFlow, FulfilmentRules
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import KIND, LINK_KIND, OrderFlow, OrderRules, observed_work
 from trueup.flows.prices import PriceFlow
@@ -39,6 +41,8 @@ from trueup.ports import ErpConnector
 from trueup.runtime.backend import EmbeddedBackend, StoreExceptionQueue, StoreItemMap
 from trueup.runtime.clock import SystemClock
 from trueup.runtime.engine import Engine, Schedule, Settings
+from trueup.runtime.fulfilment import StoreFulfilmentLedger
+from trueup.runtime.fulfilment_checks import FulfilmentChecks
 from trueup.runtime.retry import RetryPolicy
 from trueup.runtime.stock_state import StoreStockState
 from trueup.runtime.sweep_ledger import StoreSweepLedger
@@ -57,6 +61,8 @@ class Deployment:
     since: datetime | None = None
     stock: StockFlow | None = None
     prices: PriceFlow | None = None
+    fulfilment: FulfilmentFlow | None = None
+    fulfilment_checks: FulfilmentChecks | None = None
 
     @property
     def price_schedule(self) -> Schedule:
@@ -67,6 +73,12 @@ class Deployment:
     def stock_schedule(self) -> Schedule:
         assert self.stock is not None
         return Schedule(self.stock, self.config.erp.name, self.config.stock.interval_seconds)
+
+    @property
+    def despatch_schedule(self) -> Schedule:
+        """The fulfilment flow's schedule: despatches from the ERP, by the ERP's own cursor."""
+        assert self.fulfilment is not None
+        return Schedule(self.fulfilment, self.config.erp.name, self.config.flows.despatches.interval_seconds)
 
     async def items_held(self) -> bool:
         """Whether an earlier item sync left a map to judge orders by, should this one fail."""
@@ -154,6 +166,27 @@ def price_flow(
         batch_size=config.prices.batch_size,
         storefront=magento,
         drift_tolerance=config.prices.drift_tolerance,
+    )
+
+
+def fulfilment_flow(
+    config: Config, magento: MagentoClient, erp: ErpConnector, backend: EmbeddedBackend, clock: SystemClock
+) -> FulfilmentFlow:
+    flow = config.flows.despatches
+    rules = FulfilmentRules(
+        carriers={k: (v.carrier, v.service) for k, v in config.mappings.carriers.items()},
+        sku_overrides=dict(config.mappings.skus),
+        notify=flow.notify,
+        source_code=flow.source_code,
+    )
+    return FulfilmentFlow(
+        erp,
+        MagentoShipments(magento, name=config.storefront.name),
+        StoreFulfilmentLedger(backend, config.storefront.name, clock),
+        rules,
+        clock,
+        order_recheck=timedelta(seconds=flow.order_recheck_seconds),
+        exceptions=StoreExceptionQueue(backend, clock),
     )
 
 
@@ -281,6 +314,15 @@ async def open_deployment(
                 clock,
             ),
             price_flow(config, erp, MagentoPrices(magento, name=config.storefront.name), backend, clock),
+            fulfilment_flow(config, magento, erp, backend, clock),
+            FulfilmentChecks(
+                backend,
+                clock,
+                storefront=config.storefront.name,
+                erp=config.erp.name,
+                stalled_after=timedelta(hours=config.flows.despatches.stalled_after_hours),
+                drift_grace=timedelta(hours=config.flows.despatches.drift_grace_hours),
+            ),
         )
     finally:
         await stack.aclose()

@@ -24,6 +24,7 @@ from trueup.model.erp import (
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order, PaymentState
 from trueup.model.prices import PriceReport, PriceRow
+from trueup.model.shipments import ShipmentRequest, ShippableOrder, Track
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
 
@@ -281,3 +282,32 @@ class ItemMap(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class ShipmentSink(Protocol):
+    """Storefront shipments. Creating one is not idempotent in Magento: the fulfilment flow reads the order's
+    shipments first and links one that already covers a despatch."""
+
+    name: str
+
+    async def shippable_order(self, order_id: str) -> ShippableOrder | None: ...
+
+    async def create_shipment(self, request: ShipmentRequest) -> str: ...
+
+    async def add_track(self, entity_id: str, shipment_id: str, track: Track) -> None: ...
+
+
+class FulfilmentLedger(Protocol):
+    """What the fulfilment flow asks of trueup's own records (the links table)."""
+
+    async def posted_orders(self, order_ids: Iterable[str]) -> Mapping[str, str]:
+        """Storefront order id → ERP order ref, for those of `order_ids` linked (posted) already."""
+        ...
+
+    async def linked_shipments(self, shipment_ids: Iterable[str]) -> Mapping[str, str]:
+        """Storefront shipment id → the despatch key it is linked to, for those already linked."""
+        ...
+
+    async def wake_waiting(self) -> int:
+        """Make despatches that wait for their order due now where the order has been posted since."""
+        ...

@@ -48,3 +48,11 @@ def test_the_demo_runs_against_each_erp_with_the_same_keys(erp: str, tmp_path: P
     prices = summary["prices"]  # one listed item is not in the store's catalogue: refused, parked
     assert (prices["pushed"], prices["rejected_parked"]) == (prices["listed"] - 1, 1)
     assert prices["drift_after_sync"] == 0
+    # The warehouse's day: despatches became shipments, a manual shipment was linked, an unmapped carrier
+    # parked, each as the scenario meant (checked in outcomes_as_expected), for every ERP.
+    shipments = summary["shipments"]
+    assert (
+        shipments["created"] > 0
+        and shipments["created"] + shipments["linked_manual"] <= shipments["despatches"]
+    )
+    assert set(summary["findings_by_kind"]) <= {"stalled_order", "status_drift"}

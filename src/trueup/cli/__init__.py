@@ -2,10 +2,10 @@
 
 from rich.markup import escape
 
-from trueup.cli import demo, exceptions, prices, sandbox, setup, stock, sync
+from trueup.cli import demo, exceptions, fulfilment, prices, sandbox, setup, stock, sync
 from trueup.cli.common import app
 
-__all__ = ["app", "demo", "exceptions", "main", "prices", "sandbox", "setup", "stock", "sync"]
+__all__ = ["app", "demo", "exceptions", "fulfilment", "main", "prices", "sandbox", "setup", "stock", "sync"]
 
 
 def main() -> None:

@@ -113,6 +113,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
     out.print(f"  paid later in the day  {o['payments_captured_later']} (waited, then posted)")
     orphans = summary.get("orphans", {})
     out.print(f"  orphan sweep           found {orphans.get('found')}, repaired {orphans.get('repaired')}")
+    if s := summary.get("shipments"):
+        out.print(
+            f"  despatched by the ERP  {s['despatches']}: {s['created']} shipments created, "
+            f"{s['linked_manual']} manual shipments linked, {s['parked']} parked"
+        )
     table = Table(title="Exception queue by reason")
     for col in ("reason", "count", "owner", "what it means"):
         table.add_column(col)

@@ -106,6 +106,8 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         async with open_deployment(cfg, on_event=on_event) as dep:
             schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
+            if cfg.flows.despatches.enabled:
+                schedules.append(dep.despatch_schedule)  # its own lane: never delays orders
             periodic: list[tuple[PeriodicTask, float]] = []
             if cfg.flows.items.enabled:
                 periodic.append((dep.items, cfg.flows.items.interval_seconds))
@@ -118,6 +120,8 @@ def run(
             if cfg.prices.enabled and dep.prices is not None:  # the catalogue lane
                 schedules.append(dep.price_schedule)
                 periodic.append((PriceDriftCheck(dep.prices), cfg.prices.interval_seconds))
+            if cfg.flows.despatches.enabled and dep.fulfilment_checks is not None:
+                periodic.append((dep.fulfilment_checks, cfg.flows.despatches.interval_seconds))
             console.print("trueup running; Ctrl-C to stop")
             await dep.engine.run(schedules, periodic, stop, items_held=await dep.items_held())
         console.print("trueup stopped")

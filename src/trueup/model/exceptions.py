@@ -52,6 +52,13 @@ class Reason(StrEnum):
     PRICE_DRIFT = "price_drift"
     ORPHANED_ORDER = "orphaned_order"
     MISSING_IN_ERP = "missing_in_erp"
+    # fulfilment: ERP despatches become storefront shipments
+    AWAITING_ORDER = "awaiting_order"
+    UNMAPPED_DESPATCH_CARRIER = "unmapped_despatch_carrier"
+    DESPATCH_UNMATCHED = "despatch_unmatched"
+    SHIPMENT_REFUSED = "shipment_refused"
+    STALLED_ORDER = "stalled_order"
+    STATUS_DRIFT = "status_drift"
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +298,61 @@ REASONS: dict[Reason, ReasonInfo] = {
         "this exception: the next sweep sends the order again (idempotent on the order id). If it was "
         "deleted on purpose, resolve the exception with a note.",
         Side.ERP,
+    ),
+    Reason.AWAITING_ORDER: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Despatch waiting for its order to be posted",
+        "The ERP despatched an order that trueup has not recorded as posted yet (its post is still in "
+        "flight, or a batch ERP has not acknowledged the order file). The despatch is re-checked on a "
+        "schedule and becomes a shipment once the order is linked; it is not an error.",
+        "Usually none. If it waits for hours, look up the order's own exception (`trueup exceptions show "
+        "<order id>`): an order posted outside trueup must be resolved there, then retry this one.",
+        Side.TRUEUP,
+    ),
+    Reason.UNMAPPED_DESPATCH_CARRIER: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Despatch carrier not mapped to a storefront carrier",
+        "The ERP despatched with a carrier/service that no entry in [mappings.carriers] names, so trueup "
+        "cannot tell the storefront which carrier the tracking number belongs to.",
+        'Add the carrier to [mappings.carriers] in trueup.toml (e.g. "yodel_standard" = "YODEL/48"), then '
+        "retry the exceptions with this reason: the despatches ship with their tracking.",
+        Side.TRUEUP,
+    ),
+    Reason.DESPATCH_UNMATCHED: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Despatch does not match the storefront order",
+        "The ERP despatched an order the storefront does not have, or SKUs or quantities the storefront "
+        "order does not have left to ship, and no existing shipment accounts for them.",
+        "Compare the despatch note in the ERP with the storefront order; correct the despatch in the ERP or "
+        "ship the difference by hand in the storefront, then resolve (or retry) the exception.",
+        Side.ERP,
+    ),
+    Reason.SHIPMENT_REFUSED: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Storefront refused the shipment",
+        "The storefront would not create the shipment (e.g. Magento's 400 'The order does not allow a "
+        "shipment to be created': the order is cancelled, on hold or closed), and no existing shipment "
+        "covers the despatch.",
+        "Read the storefront's message in the exception; release the hold or check why the order was "
+        "cancelled while the warehouse shipped it, then retry.",
+    ),
+    Reason.STALLED_ORDER: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Order posted but not despatched in time",
+        "A check found an order the ERP has had for longer than [flows.despatches] stalled_after_hours "
+        "without a single despatch: the customer is waiting and the money is taken.",
+        "Find the order in the ERP's warehouse screens and despatch or cancel it; once it is despatched "
+        "(or cancelled on both sides) resolve the finding with a note.",
+        Side.ERP,
+    ),
+    Reason.STATUS_DRIFT: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Despatched in the ERP, not shipped in the storefront",
+        "A check found a despatch the ERP made more than [flows.despatches] drift_grace_hours ago that is "
+        "still not a storefront shipment: the order shows as processing and the customer has no tracking.",
+        "Look at the despatch's own row (`trueup exceptions show <erp>:<despatch id>`): usually its order is "
+        "not posted yet or the storefront keeps refusing; fix that, then resolve the finding.",
+        Side.TRUEUP,
     ),
 }
 

@@ -349,6 +349,7 @@ class MagentoState:
         self._json: dict[int, bytes] = {}
         self._projected: dict[int, dict[str, bytes]] = {}
         self._ids: list[int] = []
+        self._by_increment: dict[str, int] = {}  # Magento's unique index on increment_id
         self._index: dict[str, list[tuple[str, int]]] = {name: [] for name in _INDEXED}
         self.observers: list[ListObserver] = []
         for order in orders:
@@ -383,6 +384,7 @@ class MagentoState:
                 raise ValueError(f"{name} must be a 'YYYY-MM-DD HH:MM:SS' string")
         self._orders[entity_id] = data
         insort(self._ids, entity_id)
+        self._by_increment[data["increment_id"]] = entity_id
         for name in _INDEXED:
             insort(self._index[name], (data[name], entity_id))
 
@@ -423,6 +425,12 @@ class MagentoState:
     def search(self, criteria: SearchCriteria) -> tuple[list[int], int]:
         """The entity_ids of the requested page, and the total count of matching orders."""
         orders = self._orders
+        only = criteria.filter_groups[0] if len(criteria.filter_groups) == 1 else ()
+        if len(only) == 1 and only[0].field == "increment_id" and only[0].condition_type == "eq":
+            # one order by its number (the fulfilment flow's look-up), by Magento's unique index
+            found = self._by_increment.get(only[0].value or "")
+            hit = found is not None and orders[found]["increment_id"] == only[0].value
+            return ([found] if hit and found is not None else []), int(hit)
         groups = criteria.filter_groups
         sort_orders = criteria.sort_orders
         indexed = _pick_index(groups, sort_orders)
@@ -592,6 +600,11 @@ def _json_response(status: int, body: Mapping[str, Any]) -> Response:
     return Response(json.dumps(body).encode(), status_code=status, media_type="application/json")
 
 
+def _json_body_response(status: int, body: Any) -> Response:
+    """Any JSON body (a bare id, an entity), Decimal amounts written as numbers."""
+    return Response(_dumps(body), status_code=status, media_type="application/json")
+
+
 def create_app(
     state: MagentoState,
     *,
@@ -683,6 +696,10 @@ def create_app(
     routes += inventory_routes(inventory, refused)
     prices = prices if prices is not None else PriceState()
     routes += price_routes(prices, refused)
+    # Shipments (ship, search, load, track): trueup.sandbox.magento_shipping.
+    from trueup.sandbox.magento_shipping import shipping_routes
+
+    routes += shipping_routes(state, refused, _json_body_response)
     faults = faults if faults is not None else Faults()
     app = Starlette(
         routes=[*fault_routes(faults), *routes],

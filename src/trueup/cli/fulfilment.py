@@ -1,0 +1,49 @@
+"""`trueup sync despatches`: ERP despatches become storefront shipments with tracking (one pass)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trueup.cli.common import ConfigOpt, JsonOpt, console, emit_jsonl, fail, load, run_async, sync_app
+from trueup.errors import Fatal
+
+
+@sync_app.command("despatches")
+def sync_despatches(
+    config: ConfigOpt = Path("trueup.toml"),
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit when all is shipped.")] = True,
+    progress: Annotated[str, typer.Option(help="Progress output: none or jsonl.")] = "none",
+    as_json: JsonOpt = False,
+) -> None:
+    """Read the ERP's despatches since its cursor and create the storefront shipments, with tracking."""
+    from trueup.deployment import open_deployment
+    from trueup.store.fulfilment import findings_by_kind, shipment_counts
+
+    cfg = load(config)
+    on_event = emit_jsonl if progress == "jsonl" else None
+
+    async def go() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        async with open_deployment(cfg, on_event=on_event) as dep:
+            assert dep.fulfilment_checks is not None
+            totals = await dep.engine.drain(dep.despatch_schedule)
+            await dep.fulfilment_checks.sync()  # stalled orders, status drift: findings in the queue
+            return dict(totals), shipment_counts(dep.store), findings_by_kind(dep.store)
+
+    try:
+        totals, shipments, findings = run_async(go())
+    except Fatal as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"pass": totals, "shipments": shipments, "findings_by_kind": findings}) + "\n"
+        )
+    else:
+        console.print(f"despatches: {totals}")
+        console.print(f"shipments: {shipments}")
+        console.print(f"findings: {findings}")
