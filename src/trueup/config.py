@@ -176,12 +176,22 @@ class RuntimeConfig(Section):
     observe_ahead: int = Field(2000, ge=1, description="observation pauses while this many rows are to do")
 
 
+class SecurityConfig(Section):
+    # Order payloads are encrypted at rest with the Fernet key(s) in this environment variable (or file);
+    # without one they stay plaintext and `trueup check` warns. docs/security.md
+    payload_key_env: EnvName = "TRUEUP_PAYLOAD_KEY"
+    payload_key_file: str | None = None
+    retention_days: int = Field(30, ge=1, description="finished rows' payloads are purged after this")
+    webhook_secret_env: EnvName = "TRUEUP_WEBHOOK_SECRET"
+
+
 class Config(Section):
     storefront: StorefrontConfig
     erp: ErpConfig
     flows: FlowsConfig = FlowsConfig()
     mappings: MappingsConfig = MappingsConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+    security: SecurityConfig = SecurityConfig()
 
 
 M = TypeVar("M", bound=BaseModel)

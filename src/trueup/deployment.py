@@ -32,6 +32,7 @@ from trueup.runtime.backend import EmbeddedBackend, StoreExceptionQueue, StoreIt
 from trueup.runtime.clock import SystemClock
 from trueup.runtime.engine import Engine, Schedule, Settings
 from trueup.runtime.retry import RetryPolicy
+from trueup.security.crypto import cipher_for
 from trueup.store import Store
 
 
@@ -117,7 +118,7 @@ async def open_deployment(
     posted, even before `[flows.orders] start_from`."""
     runtime = config.runtime
     lock = _engine_lock(runtime.database_url)
-    store = Store(runtime.database_url)
+    store = Store(runtime.database_url, cipher=cipher_for(config))
     exclusive = lock is not None
     backend = EmbeddedBackend(
         store,

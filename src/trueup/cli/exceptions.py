@@ -26,9 +26,11 @@ from trueup.cli.common import (
 
 
 def _store(config: Path) -> Any:
+    from trueup.security.crypto import cipher_for
     from trueup.store import Store
 
-    return Store(load(config).runtime.database_url)
+    cfg = load(config)
+    return Store(cfg.runtime.database_url, cipher=cipher_for(cfg))
 
 
 @exc_app.command("list")
@@ -71,22 +73,39 @@ def exc_show(
     ident: Annotated[str, typer.Argument(help="Ledger id (#12) or the order id.")],
     config: ConfigOpt = Path("trueup.toml"),
     as_json: JsonOpt = False,
+    reveal: Annotated[
+        bool,
+        typer.Option("--reveal", help="Show the customer's personal data unmasked (needs --note; audited)."),
+    ] = False,
+    note: NoteOpt = "",
+    actor: ActorOpt = default_actor(),
 ) -> None:
-    """Show one exception: its reason, owner, resolution, payload and audit trail."""
+    """Show one exception: its reason, owner, resolution, payload and audit trail. Personal data in the
+    payload is masked unless --reveal is given, which is written to the audit trail."""
+    from trueup.security.reveal import masked_view, record_reveal
     from trueup.store.exceptions import show
 
+    if reveal and not note:
+        fail("--reveal needs --note saying why the personal data is needed (it is kept in the audit trail)")
     store = _store(config)
     with store.tx() as conn:
-        found = show(conn, ident)
+        found = show(conn, ident, store.cipher)
+        if found is not None and reveal:
+            # audited in the same transaction as the read: no reveal goes unrecorded
+            record_reveal(conn, found, actor=actor, note=note)
     if found is None:
         fail(f"no work item {ident!r}")
         return
+    if not reveal:
+        found = masked_view(found)
     if as_json:
         print(json.dumps(found, indent=2, default=str))
         return
     out = Console()
     for key in ("id", "kind", "key", "status", "reason", "owner", "system", "field", "attempts", "detail"):
         out.print(f"[bold]{key}[/]: {escape(str(found[key]))}")
+    out.print("[bold]payload[/]" + ("" if reveal else " (personal data masked; --reveal to show)") + ":")
+    out.print(escape(json.dumps(found["payload"], indent=2, default=str)), soft_wrap=True)
     for entry in found["audit"]:
         out.print(escape(f"  {entry['at']} {entry['actor']} {entry['action']}: {entry['note']}"))
 
