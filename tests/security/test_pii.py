@@ -100,3 +100,12 @@ def test_the_log_filter_masks_message_args_and_traceback() -> None:
     text = logging.Formatter().format(record)
     assert "ann@example.com" not in text and "900123" not in text
     assert "a***@e***.com" in text and "ValueError" in text
+
+
+def test_the_log_filter_redacts_secret_environment_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACME_ERP_TOKEN", "s3cr3t-t0ken-value")
+    record = logging.LogRecord(
+        "oauthlib", logging.DEBUG, __file__, 1, "params %s", ("s3cr3t-t0ken-value",), None
+    )
+    assert PiiFilter().filter(record)
+    assert record.getMessage() == "params [secret]"

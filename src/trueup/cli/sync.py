@@ -6,7 +6,7 @@ import asyncio
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +21,10 @@ from trueup.cli.common import (
     sync_app,
 )
 from trueup.errors import Fatal
+
+if TYPE_CHECKING:
+    from trueup.deployment import Deployment
+    from trueup.runtime.engine import PeriodicTask
 
 
 @sync_app.command("orders")
@@ -99,7 +103,10 @@ def run(
             loop.add_signal_handler(sig, stop.set)
         async with open_deployment(cfg, on_event=on_event) as dep:
             schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
-            periodic = [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
+            periodic: list[tuple[PeriodicTask, float]] = (
+                [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
+            )
+            periodic.append((_daily_purge(dep), 86_400.0))
             console.print("trueup running; Ctrl-C to stop")
             await dep.engine.run(schedules, periodic, stop)
         console.print("trueup stopped")
@@ -108,6 +115,17 @@ def run(
         run_async(go())
     except Fatal as exc:
         fail(str(exc))
+
+
+def _daily_purge(dep: Deployment) -> PeriodicTask:
+    """Payloads of finished rows are purged once a day, after [security] retention_days."""
+    from datetime import timedelta
+
+    from trueup.runtime.clock import SystemClock
+    from trueup.security.retention import PurgeTask
+
+    retention = timedelta(days=dep.config.security.retention_days)
+    return PurgeTask(dep.store, retention, SystemClock(), dep.backend.call)
 
 
 def _moment(text: str) -> datetime:

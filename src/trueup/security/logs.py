@@ -7,6 +7,8 @@ including those propagated from third-party libraries' loggers.
 from __future__ import annotations
 
 import logging
+import os
+import re
 import sys
 
 from trueup.security.pii import mask_text
@@ -14,25 +16,45 @@ from trueup.security.pii import mask_text
 LEVELS = ("debug", "info", "warning", "error", "critical")
 # SQLAlchemy at INFO or below echoes every statement with its parameters: the order payloads, with the
 # customers' names and addresses. It stays at WARNING whatever level trueup runs at.
-_QUIET = {"sqlalchemy": logging.WARNING, "sqlalchemy.engine": logging.WARNING}
+# oauthlib at DEBUG logs each request's OAuth parameters and signature base string: the consumer key and
+# access token among them.
+_QUIET = {"sqlalchemy": logging.WARNING, "sqlalchemy.engine": logging.WARNING, "oauthlib": logging.WARNING}
+# Environment variables holding secrets, by name: their values are redacted from every record, whichever
+# library logged them. Read per record, since a secret may be set after logging is (the demo's world).
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|PASSPHRASE|CREDENTIAL", re.IGNORECASE)
+
+
+def _secret_values() -> list[str]:
+    return sorted(
+        (v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8), key=len, reverse=True
+    )
+
+
+def redact(text: str) -> str:
+    """`text` without the value of any secret environment variable, nor e-mail addresses and phones."""
+    for value in _secret_values():
+        if value in text:
+            text = text.replace(value, "[secret]")
+    return mask_text(text)
 
 
 class PiiFilter(logging.Filter):
-    """Masks e-mail addresses and phone numbers in a record's message, its arguments and its traceback."""
+    """Masks e-mail addresses and phone numbers, and redacts secret values, in a record's message, its
+    arguments and its traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a malformed record: keep its template only, never its arguments
             message = str(record.msg)
-        record.msg = mask_text(message)
+        record.msg = redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = mask_text(record.exc_text)
+            record.exc_text = redact(record.exc_text)
         if record.stack_info:
-            record.stack_info = mask_text(record.stack_info)
+            record.stack_info = redact(record.stack_info)
         return True
 
 
