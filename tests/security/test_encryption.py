@@ -87,3 +87,17 @@ def test_the_key_comes_from_the_environment_or_a_file(
     with pytest.raises(Fatal, match="not a valid Fernet key") as caught:
         load_cipher("TEST_PAYLOAD_KEY")
     assert "not-a-key" not in str(caught.value)
+
+
+def test_a_database_error_never_quotes_the_payload(tmp_path: object, clock: FakeClock) -> None:
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    store = Store(f"sqlite:///{tmp_path}/t.db")
+    store.enqueue([row("A")], clock.now())
+    values = {"kind": "order.post", "key": "A", "lane": "orders", "lock": "x", "payload": PAYLOAD,
+              "source_version": "", "status": "todo", "attempts": 0, "next_at": clock.now(),
+              "impact_minor": 0, "created_at": clock.now(), "updated_at": clock.now()}  # fmt: skip
+    with pytest.raises(IntegrityError) as caught, store.tx() as conn:
+        conn.execute(insert(work).values(**values))
+    assert "ann@example.co.uk" not in str(caught.value)

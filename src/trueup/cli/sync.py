@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,6 +26,7 @@ from trueup.cli.common import (
 from trueup.errors import Fatal
 
 if TYPE_CHECKING:
+    from trueup.config import Config
     from trueup.deployment import Deployment
     from trueup.runtime.engine import PeriodicTask
 
@@ -89,6 +93,14 @@ def sync_items(config: ConfigOpt = Path("trueup.toml")) -> None:
 def run(
     config: ConfigOpt = Path("trueup.toml"),
     progress: Annotated[str, typer.Option(help="Progress output: none or jsonl.")] = "none",
+    webhooks_port: Annotated[
+        int | None,
+        typer.Option(
+            "--webhooks-port",
+            help="Serve signed storefront webhooks on 127.0.0.1:PORT to wake the order flow early "
+            "([security] webhook_secret_env; put a TLS proxy in front).",
+        ),
+    ] = None,
 ) -> None:
     """Run every enabled flow on its interval until stopped (Ctrl-C or SIGTERM)."""
     from trueup.deployment import open_deployment
@@ -97,24 +109,49 @@ def run(
     on_event = emit_jsonl if progress == "jsonl" else None
 
     async def go() -> None:
+        stack = contextlib.ExitStack()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with open_deployment(cfg, on_event=on_event) as dep:
-            schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
+            wake = asyncio.Event()
+            schedules = [replace(dep.order_schedule, wake=wake)] if cfg.flows.orders.enabled else []
+            if webhooks_port is not None:
+                stack.enter_context(_serve_webhooks(cfg, webhooks_port, loop, wake))
             periodic: list[tuple[PeriodicTask, float]] = (
                 [(dep.items, cfg.flows.items.interval_seconds)] if cfg.flows.items.enabled else []
             )
             periodic.append((_daily_purge(dep), 86_400.0))
             console.print("trueup running; Ctrl-C to stop")
-            await dep.engine.run(schedules, periodic, stop)
+            with stack:
+                await dep.engine.run(schedules, periodic, stop)
         console.print("trueup stopped")
 
     try:
         run_async(go())
     except Fatal as exc:
         fail(str(exc))
+
+
+@contextlib.contextmanager
+def _serve_webhooks(
+    cfg: Config, port: int, loop: asyncio.AbstractEventLoop, wake: asyncio.Event
+) -> Iterator[None]:
+    """The webhook endpoint on its own thread; a verified event sets `wake` on the engine's loop."""
+    from trueup.config import secret
+    from trueup.sandbox.serve import ServerThread
+    from trueup.web.webhooks import Verifier, create_app
+
+    verifier = Verifier(secret(cfg.security.webhook_secret_env).encode("utf-8"))
+
+    def on_event(_source: str) -> None:
+        loop.call_soon_threadsafe(wake.set)
+
+    app = create_app(verifier, on_event)
+    with ServerThread(app, port=port) as server:
+        console.print(f"webhooks on {server.url}/webhooks/<magento|commercetools>")
+        yield
 
 
 def _daily_purge(dep: Deployment) -> PeriodicTask:

@@ -49,6 +49,8 @@ class Schedule:
     flow: ObservedFlow
     source: str
     interval: float
+    # Set (by an inbound webhook) to observe before the interval is up; the interval still applies.
+    wake: asyncio.Event | None = None
 
 
 @dataclass
@@ -203,7 +205,9 @@ class Engine:
         workers = {s.flow.lane: self._worker(s.flow) for s in schedules}
         tasks = [asyncio.create_task(w.run(stop)) for w in workers.values()]
         tasks += [
-            asyncio.create_task(self._every(s.interval, stop, self._observe_job(s, workers[s.flow.lane])))
+            asyncio.create_task(
+                self._every(s.interval, stop, self._observe_job(s, workers[s.flow.lane]), wake=s.wake)
+            )
             for s in schedules
         ]
         tasks += [
@@ -237,6 +241,7 @@ class Engine:
         job: Callable[[], Awaitable[object]],
         *,
         first_after: float = 0.0,
+        wake: asyncio.Event | None = None,
     ) -> None:
         if first_after:
             with contextlib.suppress(TimeoutError):
@@ -249,7 +254,9 @@ class Engine:
             except Exception:  # one failed pass must not stop the schedule; the next pass sees the same state
                 log.exception("scheduled job failed; it runs again in %s s", interval)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+                await asyncio.wait_for(_either(stop, wake), interval)
+            if wake is not None:
+                wake.clear()
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -260,3 +267,16 @@ class Engine:
             swept = await self.backend.heartbeat(self.worker_id, self.clock.now())
             if swept:
                 log.warning("swept %d stalled jobs back to the queue", swept)
+
+
+async def _either(stop: asyncio.Event, wake: asyncio.Event | None) -> None:
+    """Until `stop` or `wake` is set."""
+    if wake is None:
+        await stop.wait()
+        return
+    waits = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
