@@ -131,3 +131,66 @@ def test_check_warns_when_payloads_would_be_stored_unencrypted(small_world: Worl
     assert checked.returncode == 0 and "TRUEUP_PAYLOAD_KEY is not set" in " ".join(checked.stderr.split())
     keyed = trueup("check", "-c", str(config), env={**env, "TRUEUP_PAYLOAD_KEY": new_key()})
     assert "TRUEUP_PAYLOAD_KEY" not in keyed.stderr
+
+
+def test_a_signed_webhook_wakes_trueup_run_before_its_polling_interval(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import subprocess
+    import threading
+    import time
+    import urllib.request
+
+    from tests.e2e.conftest import TRUEUP
+    from trueup.sandbox.scenario import FaultMix
+    from trueup.web.webhooks import sign
+
+    world = World(trading_day(23, 40, faults=FaultMix(pending_payment=0.2)))
+    world.start()
+    with socket.socket() as probe:  # a free port for the endpoint
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = write_config(tmp_path / "trueup.toml", world)
+    config.write_text(config.read_text().replace("[flows.orders]", "[flows.orders]\ninterval_seconds = 3600"))
+    secret = "webhook-secret-for-the-test-0123"
+    env = {**cli_env(world), "TRUEUP_WEBHOOK_SECRET": secret}
+    proc = subprocess.Popen(
+        [*TRUEUP, "run", "--progress", "jsonl", "--webhooks-port", str(port), "-c", str(config)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    guard = threading.Timer(120, proc.kill)  # a failure ends the read loop instead of hanging for an hour
+    guard.start()
+    try:
+        assert proc.stdout is not None
+        observed, woken = 0, False
+        for line in proc.stdout:  # the engine's own events are the clock
+            event = json.loads(line)
+            if event["event"] != "observed":
+                continue
+            if woken:
+                break  # a second pass, long before the hour
+            observed += int(event["rows"])
+            if observed >= len(world.scenario.orders):
+                world.capture_pending()  # something new to see, then the push that says so
+                body = b'{"event": "sales_order_save_after"}'
+                ts, nonce = str(int(time.time())), "nonce-e2e-0001"
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/webhooks/magento",
+                    data=body,
+                    method="POST",
+                    headers={
+                        "X-Trueup-Timestamp": ts,
+                        "X-Trueup-Nonce": nonce,
+                        "X-Trueup-Signature": sign(secret.encode(), ts, nonce, body),
+                    },
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    assert response.status == 202
+                woken = True
+        else:
+            raise AssertionError(f"no second observation pass: {proc.stderr.read() if proc.stderr else ''}")
+    finally:
+        guard.cancel()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        world.stop()

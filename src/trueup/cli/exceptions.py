@@ -42,11 +42,16 @@ def exc_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List open exceptions (parked work)."""
+    from dataclasses import replace
+
+    from trueup.security.pii import mask_text
     from trueup.store.exceptions import list_exceptions
 
     store = _store(config)
     with store.tx() as conn:
         rows = list_exceptions(conn, reason=reason, owner=owner, limit=limit)
+    # texts are written without personal data; rows written before that may still quote an e-mail or phone
+    rows = [replace(r, detail=mask_text(r.detail)) if r.detail else r for r in rows]
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return
