@@ -6,10 +6,14 @@ import json
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from tests.conftest import FakeClock
+from trueup.connectors.magento.mapping import to_order
+from trueup.model.orders import Order
 from trueup.model.work import Done, NewWork
+from trueup.sandbox.world import trading_day
 from trueup.security.crypto import PayloadCipher, new_key
 from trueup.security.retention import email_hash, erase, purge
 from trueup.store import Store
@@ -20,22 +24,17 @@ LEASE = timedelta(minutes=5)
 
 
 def order(key: str, email: str) -> NewWork:
-    payload = {
-        "order_id": key,
-        "customer": {"email": email, "first_name": "Ann", "last_name": "Smith"},
-        "billing_address": {
-            "first_name": "Ann",
-            "last_name": "Smith",
-            "street": ["10 Downing Street"],
-            "city": "London",
-            "postcode": "SW1A 2AA",
-            "country": "GB",
-            "phone": "020 7946 0958",
-            "email": email,
-        },
-        "grand_total": "22.00",
-    }
-    return NewWork("order.post", key, "orders", f"order:{key}", json.dumps(payload), "v1")
+    """A real canonical order (from the sandbox's scenario) for the customer with `email`."""
+    raw = next(o for o in trading_day(3, 20).orders if o.get("billing_address") and o.get("items"))
+    address = {**raw["billing_address"], "firstname": "Ann", "lastname": "Smith", "email": email,
+               "street": ["10 Downing Street"], "postcode": "SW1A 2AA", "telephone": "020 7946 0958",
+               "country_id": "GB"}  # fmt: skip
+    raw = {**raw, "increment_id": key, "customer_email": email, "customer_firstname": "Ann",
+           "customer_lastname": "Smith", "billing_address": address, "grand_total": "22.00"}  # fmt: skip
+    raw.pop("extension_attributes", None)
+    return NewWork(
+        "order.post", key, "orders", f"order:{key}", to_order(raw, "magento").model_dump_json(), "v1"
+    )
 
 
 def post_all(store: Store, clock: FakeClock) -> None:
@@ -95,6 +94,11 @@ def test_erasure_removes_one_customer_everywhere_and_audits_a_hash(
         assert gone.lower() not in payloads["1"].lower()
     assert "bob@example.com" in payloads["2"] and "ann@example.com" in payloads["3"]
     assert json.loads(payloads["1"])["grand_total"] == "22.00"
+    Order.model_validate_json(payloads["2"])  # a payload of the real shape...
+    with pytest.raises(
+        ValidationError, match="erased"
+    ):  # ...that, erased, is never posted again  # never posted again with "[erased]" for an address
+        Order.model_validate_json(payloads["1"])
     assert rows(store)["1"][0] == "done" and rows(store)["1"][2] == "SO-1"
     assert all("ann@example.com" not in " ".join(map(str, t)).lower() for t in trail)
     assert ("erase", email_hash("ann@example.com")) in [(a, k) for a, k, _, _ in trail]

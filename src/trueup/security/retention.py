@@ -25,6 +25,7 @@ from trueup.store.schema import audit, work
 from trueup.store.state import add_audit
 
 FINISHED = (Status.DONE, Status.IGNORED, Status.RESOLVED)
+ERASED_MARK = "erased"
 # A purged payload: plaintext, since it holds nothing personal, and recognisable so that it is never
 # purged twice nor taken for an order.
 TOMBSTONE_KEY = "purged"
@@ -126,7 +127,12 @@ def erase(
         if status not in (*FINISHED, Status.PARKED):
             result.unfinished.append((key, status))
             continue
-        scrubbed = json.dumps(erase_payload(data))
+        erased = erase_payload(data)
+        if isinstance(erased, dict):
+            # An erased order must never be posted with "[erased]" for an address: the marker makes it no
+            # longer read as an order, so a retry parks it as unreadable instead.
+            erased[ERASED_MARK] = True
+        scrubbed = json.dumps(erased)
         conn.execute(
             update(work)
             .where(work.c.id == row_id)
