@@ -133,7 +133,7 @@ def test_check_warns_when_payloads_would_be_stored_unencrypted(small_world: Worl
     assert "TRUEUP_PAYLOAD_KEY" not in keyed.stderr
 
 
-def test_a_signed_webhook_wakes_trueup_run_before_its_polling_interval(tmp_path: Path) -> None:
+def test_trueup_run_purges_at_start_and_a_signed_webhook_wakes_it_before_its_interval(tmp_path: Path) -> None:
     import signal
     import socket
     import subprocess
@@ -162,9 +162,11 @@ def test_a_signed_webhook_wakes_trueup_run_before_its_polling_interval(tmp_path:
     guard.start()
     try:
         assert proc.stdout is not None
-        observed, woken = 0, False
+        observed, woken, synced = 0, False, []
         for line in proc.stdout:  # the engine's own events are the clock
             event = json.loads(line)
+            if event["event"] == "synced":
+                synced.append(event["task"])  # the daily purge runs once at start, then every day
             if event["event"] != "observed":
                 continue
             if woken:
@@ -189,6 +191,7 @@ def test_a_signed_webhook_wakes_trueup_run_before_its_polling_interval(tmp_path:
                 woken = True
         else:
             raise AssertionError(f"no second observation pass: {proc.stderr.read() if proc.stderr else ''}")
+        assert "retention purge" in synced
     finally:
         guard.cancel()
         proc.send_signal(signal.SIGTERM)
