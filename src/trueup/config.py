@@ -308,6 +308,15 @@ class ChecksConfig(Section):
     orphans: OrphansCheckConfig = OrphansCheckConfig()
 
 
+class SecurityConfig(Section):
+    # Order payloads are encrypted at rest with the Fernet key(s) in this environment variable (or file);
+    # without one they stay plaintext and `trueup check` warns. docs/security.md
+    payload_key_env: EnvName = "TRUEUP_PAYLOAD_KEY"
+    payload_key_file: str | None = None
+    retention_days: int = Field(30, ge=1, description="finished rows' payloads are purged after this")
+    webhook_secret_env: EnvName = "TRUEUP_WEBHOOK_SECRET"
+
+
 class Config(Section):
     storefront: StorefrontConfig
     erp: ErpConfig
@@ -317,6 +326,7 @@ class Config(Section):
     runtime: RuntimeConfig = RuntimeConfig()
     stock: StockConfig = StockConfig()
     prices: PricesConfig = PricesConfig()
+    security: SecurityConfig = SecurityConfig()
 
 
 M = TypeVar("M", bound=BaseModel)

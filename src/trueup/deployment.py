@@ -46,6 +46,7 @@ from trueup.runtime.fulfilment_checks import FulfilmentChecks
 from trueup.runtime.retry import RetryPolicy
 from trueup.runtime.stock_state import StoreStockState
 from trueup.runtime.sweep_ledger import StoreSweepLedger
+from trueup.security.crypto import cipher_for
 from trueup.store import Store
 
 
@@ -235,7 +236,7 @@ async def open_deployment(
     posted, even before `[flows.orders] start_from`."""
     runtime = config.runtime
     lock = _engine_lock(runtime.database_url)
-    store = Store(runtime.database_url)
+    store = Store(runtime.database_url, cipher=cipher_for(config))
     exclusive = lock is not None
     backend = EmbeddedBackend(
         store,

@@ -2,10 +2,22 @@
 
 from rich.markup import escape
 
-from trueup.cli import demo, exceptions, fulfilment, prices, sandbox, setup, stock, sync
+from trueup.cli import demo, exceptions, fulfilment, prices, sandbox, security, setup, stock, sync
 from trueup.cli.common import app
 
-__all__ = ["app", "demo", "exceptions", "fulfilment", "main", "prices", "sandbox", "setup", "stock", "sync"]
+__all__ = [
+    "app",
+    "demo",
+    "exceptions",
+    "fulfilment",
+    "main",
+    "prices",
+    "sandbox",
+    "security",
+    "setup",
+    "stock",
+    "sync",
+]
 
 
 def main() -> None:

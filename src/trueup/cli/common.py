@@ -50,8 +50,21 @@ def _global(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Deployment config file, for every command.")
     ] = None,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level",
+            envvar="TRUEUP_LOG_LEVEL",
+            help="debug, info, warning or error; log lines go to stderr with personal data masked.",
+        ),
+    ] = "warning",
 ) -> None:
     """Keeps a storefront and an ERP true to each other."""
+    from trueup.security.logs import LEVELS, setup_logging
+
+    if log_level.lower() not in LEVELS:
+        fail(f"--log-level {log_level!r}: expected one of {', '.join(LEVELS)}")
+    setup_logging(log_level.lower())
     if config is not None:
         os.environ["TRUEUP_CONFIG"] = str(config)  # every command's --config defaults to this
 
@@ -63,7 +76,9 @@ def default_actor() -> str:
 
 
 def fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]error:[/] {escape(message)}")  # a message may name a [section]
+    from trueup.security.pii import mask_text
+
+    console.print(f"[bold red]error:[/] {escape(mask_text(message))}")  # a message may name a [section]
     raise typer.Exit(code)
 
 
@@ -89,7 +104,10 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def emit_jsonl(event: dict[str, object]) -> None:
-    sys.stdout.write(json.dumps(event, default=str) + "\n")
+    from trueup.security.pii import mask_text
+
+    # an event's error text may quote what a system answered, the customer's e-mail included
+    sys.stdout.write(mask_text(json.dumps(event, default=str)) + "\n")
     sys.stdout.flush()
 
 

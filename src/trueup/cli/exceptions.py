@@ -27,9 +27,11 @@ from trueup.cli.common import (
 
 def _store(config: Path) -> Any:
     from trueup.preflight import sqlite_path
+    from trueup.security.crypto import cipher_for
     from trueup.store import Store
 
-    url = load(config).runtime.database_url
+    cfg = load(config)
+    url = cfg.runtime.database_url
     path = sqlite_path(url)
     if path is not None and not path.exists():
         # Creating it would answer "0 open exceptions" from an empty database: a false all-clear.
@@ -37,7 +39,7 @@ def _store(config: Path) -> Any:
             f"database {path} does not exist (runtime.database_url in {config}). Resolution: correct the "
             "path; nothing has run against this one"
         )
-    return Store(url)
+    return Store(url, cipher=cipher_for(cfg))
 
 
 @exc_app.command("list")
@@ -49,11 +51,16 @@ def exc_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List open exceptions (parked work)."""
+    from dataclasses import replace
+
+    from trueup.security.pii import mask_text
     from trueup.store.exceptions import list_exceptions
 
     store = _store(config)
     with store.tx() as conn:
         rows = list_exceptions(conn, reason=reason, owner=owner, limit=limit)
+    # texts are written without personal data; rows written before that may still quote an e-mail or phone
+    rows = [replace(r, detail=mask_text(r.detail)) if r.detail else r for r in rows]
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
         return
@@ -80,22 +87,39 @@ def exc_show(
     ident: Annotated[str, typer.Argument(help="Ledger id (#12) or the order id.")],
     config: ConfigOpt = Path("trueup.toml"),
     as_json: JsonOpt = False,
+    reveal: Annotated[
+        bool,
+        typer.Option("--reveal", help="Show the customer's personal data unmasked (needs --note; audited)."),
+    ] = False,
+    note: NoteOpt = "",
+    actor: ActorOpt = default_actor(),
 ) -> None:
-    """Show one exception: its reason, owner, resolution, payload and audit trail."""
+    """Show one exception: its reason, owner, resolution, payload and audit trail. Personal data in the
+    payload is masked unless --reveal is given, which is written to the audit trail."""
+    from trueup.security.reveal import masked_view, record_reveal
     from trueup.store.exceptions import show
 
+    if reveal and not note:
+        fail("--reveal needs --note saying why the personal data is needed (it is kept in the audit trail)")
     store = _store(config)
     with store.tx() as conn:
-        found = show(conn, ident)
+        found = show(conn, ident, store.cipher)
+        if found is not None and reveal:
+            # audited in the same transaction as the read: no reveal goes unrecorded
+            record_reveal(conn, found, actor=actor, note=note)
     if found is None:
         fail(f"no work item {ident!r}")
         return
+    if not reveal:
+        found = masked_view(found)
     if as_json:
         print(json.dumps(found, indent=2, default=str))
         return
     out = Console()
     for key in ("id", "kind", "key", "status", "reason", "owner", "system", "field", "attempts", "detail"):
         out.print(f"[bold]{key}[/]: {escape(str(found[key]))}")
+    out.print("[bold]payload[/]" + ("" if reveal else " (personal data masked; --reveal to show)") + ":")
+    out.print(escape(json.dumps(found["payload"], indent=2, default=str)), soft_wrap=True)
     for entry in found["audit"]:
         out.print(escape(f"  {entry['at']} {entry['actor']} {entry['action']}: {entry['note']}"))
 

@@ -81,6 +81,11 @@ def check(
             value = secret_value(env)
             if value and len(value) != 32:
                 console.print(f"[yellow]warning:[/] {env} is {len(value)} characters long; Magento's are 32")
+    if not os.environ.get(cfg.security.payload_key_env) and not cfg.security.payload_key_file:
+        console.print(
+            f"[yellow]warning:[/] {cfg.security.payload_key_env} is not set: order payloads, with the "
+            "customers' personal data, are stored unencrypted (`trueup keygen` makes a key; docs/security.md)"
+        )
     if (go_live := _go_live_problem(cfg)) is not None:
         fail(go_live)
     console.print(f"{config}: ok")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +24,11 @@ from trueup.cli.common import (
     sync_app,
 )
 from trueup.errors import Fatal
+
+if TYPE_CHECKING:
+    from trueup.config import Config
+    from trueup.deployment import Deployment
+    from trueup.runtime.engine import PeriodicTask
 
 
 @sync_app.command("orders")
@@ -89,23 +97,34 @@ def sync_items(config: ConfigOpt = Path("trueup.toml")) -> None:
 def run(
     config: ConfigOpt = Path("trueup.toml"),
     progress: Annotated[str, typer.Option(help="Progress output: none or jsonl.")] = "none",
+    webhooks_port: Annotated[
+        int | None,
+        typer.Option(
+            "--webhooks-port",
+            help="Serve signed storefront webhooks on 127.0.0.1:PORT to wake the order flow early "
+            "([security] webhook_secret_env; put a TLS proxy in front).",
+        ),
+    ] = None,
 ) -> None:
     """Run every enabled flow and check on its interval until stopped (Ctrl-C or SIGTERM)."""
     from trueup.deployment import open_deployment, orphan_sweep
     from trueup.flows.prices import PriceDriftCheck
     from trueup.flows.stock import DriftCheck
-    from trueup.runtime.engine import PeriodicTask
 
     cfg = load(config)
     on_event = emit_jsonl if progress == "jsonl" else None
 
     async def go() -> None:
+        stack = contextlib.ExitStack()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with open_deployment(cfg, on_event=on_event) as dep:
-            schedules = [dep.order_schedule] if cfg.flows.orders.enabled else []
+            wake = asyncio.Event()
+            schedules = [replace(dep.order_schedule, wake=wake)] if cfg.flows.orders.enabled else []
+            if webhooks_port is not None:
+                stack.enter_context(_serve_webhooks(cfg, webhooks_port, loop, wake))
             if cfg.flows.despatches.enabled:
                 schedules.append(dep.despatch_schedule)  # its own lane: never delays orders
             periodic: list[tuple[PeriodicTask, float]] = []
@@ -122,14 +141,47 @@ def run(
                 periodic.append((PriceDriftCheck(dep.prices), cfg.prices.interval_seconds))
             if cfg.flows.despatches.enabled and dep.fulfilment_checks is not None:
                 periodic.append((dep.fulfilment_checks, cfg.flows.despatches.interval_seconds))
+            periodic.append((_daily_purge(dep), 86_400.0))
             console.print("trueup running; Ctrl-C to stop")
-            await dep.engine.run(schedules, periodic, stop, items_held=await dep.items_held())
+            with stack:
+                await dep.engine.run(schedules, periodic, stop, items_held=await dep.items_held())
         console.print("trueup stopped")
 
     try:
         run_async(go())
     except Fatal as exc:
         fail(str(exc))
+
+
+@contextlib.contextmanager
+def _serve_webhooks(
+    cfg: Config, port: int, loop: asyncio.AbstractEventLoop, wake: asyncio.Event
+) -> Iterator[None]:
+    """The webhook endpoint on its own thread; a verified event sets `wake` on the engine's loop."""
+    from trueup.config import secret
+    from trueup.sandbox.serve import ServerThread
+    from trueup.web.webhooks import Verifier, create_app
+
+    verifier = Verifier(secret(cfg.security.webhook_secret_env).encode("utf-8"))
+
+    def on_event(_source: str) -> None:
+        loop.call_soon_threadsafe(wake.set)
+
+    app = create_app(verifier, on_event)
+    with ServerThread(app, port=port) as server:
+        console.print(f"webhooks on {server.url}/webhooks/<magento|commercetools>")
+        yield
+
+
+def _daily_purge(dep: Deployment) -> PeriodicTask:
+    """Payloads of finished rows are purged once a day, after [security] retention_days."""
+    from datetime import timedelta
+
+    from trueup.runtime.clock import SystemClock
+    from trueup.security.retention import PurgeTask
+
+    retention = timedelta(days=dep.config.security.retention_days)
+    return PurgeTask(dep.store, retention, SystemClock(), dep.backend.call)
 
 
 def _moment(text: str) -> datetime:

@@ -30,6 +30,7 @@ from trueup.rules.address import fit_address
 from trueup.rules.fields import identifier_problem, quantity_problem, trim_text
 from trueup.rules.lines import BookedLine, booked_lines
 from trueup.rules.tax import check_tax
+from trueup.security.pii import mask_field, mask_text
 
 KIND = "order.post"
 LANE = "orders"
@@ -208,8 +209,10 @@ def plan_order(
         "postcode": Reason.INVALID_POSTCODE,
     }
     for ap in (*ship_problems, *bill_problems):
+        # the text is shown in lists, alerts and logs: a personal value is quoted masked (docs/security.md)
+        shown = mask_field(ap.field, ap.value, ship_source.country)
         problems.append(
-            _problem(order, address_reason[ap.kind], f"{ap.field}: {ap.message} ({ap.value!r})", ap.field)
+            _problem(order, address_reason[ap.kind], f"{ap.field}: {ap.message} ({shown!r})", ap.field)
         )
 
     for tp in check_tax(order, rules.line_tax_tolerance, rules.tax_tolerance):
@@ -407,12 +410,13 @@ class OrderFlow:
             if ref is None:
                 ref = await self.sink.post_sales_order(erp_order)
         except Retriable as exc:
-            return Retry(job, str(exc), retry_after=exc.retry_after)
+            return Retry(job, mask_text(str(exc)), retry_after=exc.retry_after)
         except Skippable as exc:
+            # an ERP's refusal may quote the customer's e-mail or phone back: masked like any log line
             problem = Problem(
                 exc.reason,
                 exc.owner,
-                f"Order {job.key}: {exc}",
+                f"Order {job.key}: {mask_text(str(exc))}",
                 exc.field,
                 to_minor(erp_order.grand_total),
                 erp_order.currency,

@@ -74,6 +74,8 @@ class Schedule:
     flow: ObservedFlow
     source: str
     interval: float
+    # Set (by an inbound webhook) to observe before the interval is up; the interval still applies.
+    wake: asyncio.Event | None = None
 
 
 @dataclass
@@ -298,6 +300,7 @@ class Engine:
                     stop,
                     self._observe_job(s, workers[s.flow.lane]),
                     self.breaker(s.source, f"observing {s.flow.name}"),
+                    wake=s.wake,
                 )
             )
             for s in schedules
@@ -357,6 +360,7 @@ class Engine:
         *,
         first_after: float = 0.0,
         report: str = "",
+        wake: asyncio.Event | None = None,
     ) -> None:
         if first_after:
             with contextlib.suppress(TimeoutError):
@@ -366,7 +370,9 @@ class Engine:
             if report and not stop.is_set():
                 self.on_event({"event": "synced", "task": report, "result": repr(result)})
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+                await asyncio.wait_for(_either(stop, wake), interval)
+            if wake is not None:
+                wake.clear()
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -377,3 +383,16 @@ class Engine:
             swept = await self.backend.heartbeat(self.worker_id, self.clock.now())
             if swept:
                 log.warning("swept %d stalled jobs back to the queue", swept)
+
+
+async def _either(stop: asyncio.Event, wake: asyncio.Event | None) -> None:
+    """Until `stop` or `wake` is set."""
+    if wake is None:
+        await stop.wait()
+        return
+    waits = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()

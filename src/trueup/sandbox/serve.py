@@ -58,9 +58,12 @@ class ServerThread:
     real port. `stop()` asks uvicorn to shut down gracefully and joins the thread. Also a context manager.
     """
 
-    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", start_timeout: float = 10.0) -> None:
+    def __init__(
+        self, app: ASGIApp, *, host: str = "127.0.0.1", start_timeout: float = 10.0, port: int = 0
+    ) -> None:
         self.app = app
         self.host = host
+        self.bind_port = port  # 0: the OS picks one
         self.start_timeout = start_timeout
         self._port: int | None = None
         self._server: _Server | None = None
@@ -89,7 +92,7 @@ class ServerThread:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((self.host, 0))
+        sock.bind((self.host, self.bind_port))
         sock.listen(2048)
         sock.set_inheritable(True)
         self._socket = sock

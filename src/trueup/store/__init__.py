@@ -11,6 +11,7 @@ import os
 import socket
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from trueup.model.exceptions import Reason, owner_of
 from trueup.model.items import ErpItem
 from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Park, Problem, Status
+from trueup.security.crypto import PayloadCipher, open_payload
 from trueup.store import ledger
 from trueup.store.db import migrate, open_engine
 from trueup.store.items import items_for, upsert_items
@@ -29,8 +31,10 @@ from trueup.store.stock import record_pushed
 
 
 class Store:
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, cipher: PayloadCipher | None = None) -> None:
         self.url = url
+        # Payloads are sealed here on the way in and opened on the way out, so flows never see ciphertext.
+        self.cipher = cipher
         self.engine: Engine = open_engine(url)
         if create:
             migrate(self.engine)
@@ -48,6 +52,9 @@ class Store:
         self, rows: Sequence[NewWork], now: datetime, cursor: tuple[str, str, str] | None = None
     ) -> None:
         """Enqueue observed work and advance the cursor that covers it, in one transaction."""
+        if self.cipher is not None:
+            seal = self.cipher.seal
+            rows = [replace(r, payload=seal(r.payload)) for r in rows]
         with self.tx() as conn:
             ledger.enqueue(conn, park_reused_keys(conn, rows), now)
             if cursor:
@@ -62,7 +69,15 @@ class Store:
         self, lane: str, worker: str, limit: int, now: datetime, lease: timedelta, *, waiting: bool = True
     ) -> list[Job]:
         with self.tx() as conn:
-            return ledger.claim(conn, lane, worker, limit, now, lease, waiting=waiting)
+            jobs = ledger.claim(conn, lane, worker, limit, now, lease, waiting=waiting)
+            # Opened inside the transaction: a payload that cannot be read (no key, a wrong key) stops the
+            # engine with the claim rolled back, rather than parking orders as unreadable.
+            if self.cipher is not None:
+                unseal = self.cipher.open
+                return [replace(j, payload=unseal(j.payload)) for j in jobs]
+            for job in jobs:
+                open_payload(job.payload, None)
+            return jobs
 
     def record(self, outcomes: Iterable[Outcome], now: datetime) -> None:
         outcomes = list(outcomes)

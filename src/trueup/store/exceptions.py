@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from trueup.model.work import Status
+from trueup.security.crypto import PayloadCipher, open_payload
 from trueup.store.schema import work
 from trueup.store.state import add_audit, audit_for
 
@@ -95,11 +96,12 @@ def find(conn: Connection, ident: str) -> ExceptionRow | None:
     return _row(rows[0]) if rows else None
 
 
-def show(conn: Connection, ident: str) -> dict[str, Any] | None:
+def show(conn: Connection, ident: str, cipher: PayloadCipher | None = None) -> dict[str, Any] | None:
     row = find(conn, ident)
     if row is None:
         return None
-    payload = conn.execute(select(work.c.payload).where(work.c.id == row.id)).scalar_one()
+    stored = conn.execute(select(work.c.payload).where(work.c.id == row.id)).scalar_one()
+    payload = open_payload(stored, cipher)
     try:
         parsed: Any = json.loads(payload)
     except ValueError:

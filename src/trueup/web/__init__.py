@@ -1,0 +1,1 @@
+"""trueup's own HTTP endpoints: inbound webhooks (the dashboard comes later)."""
