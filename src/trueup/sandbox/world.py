@@ -46,6 +46,15 @@ MAGENTO_OAUTH_ENV = {
 }
 
 
+def _whole_units(value: object) -> int:
+    """A line's quantity in whole units, or 0 when it is not one (Magento sends "2.0000" or 2)."""
+    try:
+        qty = Decimal(str(value if value is not None else 0))
+    except InvalidOperation:
+        return 0
+    return int(qty) if qty.is_finite() and qty == qty.to_integral_value() else 0
+
+
 @dataclass
 class World:
     """The sandbox Magento with a scenario's orders, and the sandbox ERP of `erp_kind` with its items.
@@ -172,12 +181,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def _whole_units(value: object) -> int:
-    """A line's quantity in whole units, or 0 when it is not one (Magento sends "2.0000" or 2)."""
-    try:
-        qty = Decimal(str(value if value is not None else 0))
-    except InvalidOperation:
-        return 0
-    return int(qty) if qty.is_finite() and qty == qty.to_integral_value() else 0
