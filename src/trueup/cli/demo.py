@@ -89,7 +89,7 @@ def _demo_with_progress(
         task = bar.add_task("orders settled", total=opts.orders)
 
         def on_event(event: dict[str, object]) -> None:
-            if event.get("event") == "batch":
+            if event.get("event") == "batch" and event.get("lane") == "orders":  # not stock nor despatches
                 settled = sum(int(event.get(k, 0)) for k in ("done", "parked", "skipped"))  # type: ignore[call-overload]
                 bar.advance(task, settled)
             elif event.get("event") == "observed":
@@ -115,9 +115,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
     out.print(f"  orphan sweep           found {orphans.get('found')}, repaired {orphans.get('repaired')}")
     if s := summary.get("shipments"):
         out.print(
-            f"  despatched by the ERP  {s['despatches']}: {s['created']} shipments created, "
-            f"{s['linked_manual']} manual shipments linked, {s['parked']} parked"
+            f"  despatched by the ERP  {s['despatches']}: {s['created']} shipments, "
+            f"{s['linked_manual']} manual ones linked, {s['parked']} parked"
         )
+    if st := summary.get("stock"):
+        out.print(
+            f"  stock to Magento       {st['pushed_rows']} source items pushed in {st['api_calls']} calls, "
+            f"drift after sync {st['drift_after_sync']}"
+        )
+    if pr := summary.get("prices"):
+        pushed, refused = pr["pushed"], pr["rejected_parked"]
+        out.print(f"  prices to Magento      {pushed} pushed, {refused} refused and parked")
     table = Table(title="Exception queue by reason")
     for col in ("reason", "count", "owner", "what it means"):
         table.add_column(col)
