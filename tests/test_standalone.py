@@ -1,7 +1,8 @@
 """The repository stands alone: a fresh clone has every file its tests and docs rely on.
 
 The Magento contract and the ERP research notes are vendored in `contracts/`; nothing may reach for the
-workspace the project was started in (`../shared`), which a user who clones the repository does not have.
+workspace the project was started in (the folder beside the repository), which a user who clones the
+repository does not have.
 """
 
 from __future__ import annotations

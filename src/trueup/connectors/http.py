@@ -72,6 +72,8 @@ class Response:
 # Decimal as the text the server wrote: money never passes through a float.
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 _ENCODER = msgspec.json.Encoder()  # Decimal is written as a JSON string ("12.30"): exact, as it was read
+# For an API whose schema wants money as a JSON number (Magento): the Decimal's own digits, never a float.
+_NUMBER_ENCODER = msgspec.json.Encoder(decimal_format="number")
 
 
 def loads(raw: bytes) -> Any:
@@ -116,8 +118,10 @@ class JsonClient:
         concurrency: int = 16,
         auth: RequestAuth | None = None,
         timeout_seconds: float | None = None,
+        decimals_as_numbers: bool = False,
     ) -> None:
         self.session = session
+        self._encode = _NUMBER_ENCODER.encode if decimals_as_numbers else _ENCODER.encode
         # This system's own timeout; None: the session's (which the deployment sets to the ERP's).
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds) if timeout_seconds else None
         self.auth = auth
@@ -145,7 +149,7 @@ class JsonClient:
             url = URL(str(url), encoded=True)
         data = None
         if body is not None:
-            data = dumps(body)
+            data = self._encode(body)
             all_headers["Content-Type"] = "application/json"
         async with self._slots:
             try:

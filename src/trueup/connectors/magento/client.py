@@ -110,6 +110,7 @@ class MagentoClient:
             concurrency=concurrency,
             auth=BearerAuth(auth) if isinstance(auth, str) else auth,
             timeout_seconds=timeout_seconds,
+            decimals_as_numbers=True,  # Magento's schema types money as a JSON number
         )
 
     async def order_pages(

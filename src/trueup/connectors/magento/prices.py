@@ -27,10 +27,8 @@ SPECIAL_FROM, SPECIAL_TO = "1970-01-01 00:00:00", "2099-12-31 23:59:59"
 
 
 def price_body(row: PriceRow) -> dict[str, Any]:
-    # Magento's schema wants a JSON number. A float parsed from a decimal string of up to 15 significant
-    # digits prints back as that same string (repr is the shortest round trip), so the wire carries the
-    # exact decimal; `wire_price` refuses anything longer rather than round it.
-    price = wire_price(row.price)
+    # Magento's schema wants a JSON number: the Magento client writes a Decimal as one, digit for digit.
+    price = Decimal(row.price)
     if row.kind == "tier":
         return {
             "price": price,
@@ -44,13 +42,6 @@ def price_body(row: PriceRow) -> dict[str, Any]:
     if row.kind == "special":
         body |= {"price_from": SPECIAL_FROM, "price_to": SPECIAL_TO}
     return body
-
-
-def wire_price(price: str) -> float:
-    value = float(price)
-    if Decimal(repr(value)) != Decimal(price):
-        raise Fatal(f"price {price} cannot be sent to Magento exactly as a JSON number")
-    return value
 
 
 def _refused_sku(error: dict[str, Any], skus: set[str]) -> str | None:
