@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -46,6 +47,30 @@ def _base_url(value: str, allow_insecure_http: bool, *, optional: bool = False) 
     return value
 
 
+def _ca_file(value: str | None) -> str | None:
+    """A CA bundle is checked when the file is read, not at the first request hours later."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise PydanticCustomError(
+            "value_error",
+            "no such file: {path}. Resolution: point ca_file at a PEM bundle holding the CA that signs the "
+            "server's certificate, or remove the key to use the system's trust store",
+            {"path": str(path)},
+        )
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise PydanticCustomError(
+            "value_error",
+            "{path} is not a readable PEM CA bundle ({reason}). Resolution: export the CA certificate in "
+            "PEM form (-----BEGIN CERTIFICATE-----)",
+            {"path": str(path), "reason": type(exc).__name__},
+        ) from None
+    return str(path)
+
+
 class StorefrontConfig(Section):
     kind: Literal["magento"] = "magento"
     name: str = "magento"
@@ -65,6 +90,14 @@ class StorefrontConfig(Section):
     overlap_seconds: int = Field(600, ge=0)
     concurrency: int = Field(4, ge=1, le=64)
     timeout_seconds: float = Field(30, gt=0)
+    # A PEM bundle of the CA(s) that sign the store's certificate, for a private CA; TLS is verified
+    # either way (there is no switch to turn verification off).
+    ca_file: str | None = None
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable_ca(cls, value: str | None) -> str | None:
+        return _ca_file(value)
 
     def is_sandbox(self) -> bool:
         """A store on this machine's loopback is a sandbox (the demo, the tests, `trueup sandbox serve`)."""
@@ -115,6 +148,7 @@ class ErpConfig(Section):
     token_env: EnvName = "TRUEUP_ERP_TOKEN"
     concurrency: int = Field(32, ge=1, le=512)
     timeout_seconds: float = Field(30, gt=0)
+    ca_file: str | None = None  # as [storefront] ca_file: the ERP's private CA, PEM
     currencies: tuple[str, ...] = ("GBP", "EUR", "USD")
     street_lines: StreetLines = "keep_if_fit"
     limits: LimitsConfig = LimitsConfig()
@@ -135,6 +169,11 @@ class ErpConfig(Section):
         if wrong:
             raise ValueError(f"must be three-letter ISO 4217 codes such as GBP; not {', '.join(wrong)}")
         return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable_ca(cls, value: str | None) -> str | None:
+        return _ca_file(value)
 
     @field_validator("base_url")
     @classmethod

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from trueup.checks.orphans import OrphanRules
 from trueup.checks.sweep import OrphanSweep, SweepSettings
 from trueup.config import Config, ErpConfig
+from trueup.connectors.http import tls_context
 from trueup.connectors.magento.auth import magento_auth
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
@@ -245,14 +246,22 @@ async def open_deployment(
         exclusive=exclusive,
     )
     clock = SystemClock()
-    connector = aiohttp.TCPConnector(limit=config.erp.concurrency + config.storefront.concurrency + 8)
-    # The session's timeout is the ERP's; the Magento client sets its own on each request.
-    timeout = aiohttp.ClientTimeout(total=config.erp.timeout_seconds)
-    session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+    # One session per system, each with its own TLS trust (`ca_file`): the store's private CA must not be
+    # trusted for the ERP, nor the other way round.
+    store_session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=config.storefront.concurrency + 4, ssl=tls_context(config.storefront.ca_file)
+        ),
+        timeout=aiohttp.ClientTimeout(total=config.storefront.timeout_seconds),
+    )
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=config.erp.concurrency + 4, ssl=tls_context(config.erp.ca_file)),
+        timeout=aiohttp.ClientTimeout(total=config.erp.timeout_seconds),
+    )
     stack = AsyncExitStack()
     try:
         magento = MagentoClient(
-            session,
+            store_session,
             config.storefront.base_url,
             magento_auth(config.storefront.auth, config.storefront.secret_envs()),
             concurrency=config.storefront.concurrency,
@@ -328,6 +337,7 @@ async def open_deployment(
     finally:
         await stack.aclose()
         await session.close()
+        await store_session.close()
         backend.close()
         store.close()
         if lock is not None:

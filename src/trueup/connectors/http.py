@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,7 +20,7 @@ import aiohttp
 import msgspec
 from yarl import URL
 
-from trueup.errors import Fatal, RateLimited, Retriable, Unavailable
+from trueup.errors import Fatal, RateLimited, Retriable, TrueupError, Unavailable
 
 T = TypeVar("T")
 
@@ -100,6 +101,26 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+def tls_context(ca_file: str | None) -> ssl.SSLContext | bool:
+    """The TLS settings for one system: its own CA bundle (a private CA, a self-signed ERP) as well as
+    verification by default. Never "verify nothing": a certificate that does not check out is refused."""
+    if not ca_file:
+        return True  # aiohttp's default: verify against the system's trust store
+    return ssl.create_default_context(cafile=ca_file)
+
+
+def network_error(what: str, exc: BaseException) -> TrueupError:
+    """A request that never got an answer. A certificate that does not verify will not fix itself by
+    waiting, so it stops the engine with what to do; anything else is an outage to wait out."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return Fatal(
+            f"{what}: the server's TLS certificate did not verify ({exc.certificate_error}). Resolution: if "
+            "the system uses a private or self-signed CA, set ca_file in its section of trueup.toml to a "
+            "PEM bundle holding that CA; otherwise fix the server's certificate (expired, wrong host name)"
+        )
+    return Unavailable(f"{what}: {type(exc).__name__}: {exc}")
+
+
 class JsonClient:
     """Base URL and headers injected, so that tests and the demo point it at a sandbox.
 
@@ -164,7 +185,7 @@ class JsonClient:
                     raw = await resp.read()
                     status, resp_headers = resp.status, resp.headers
             except (TimeoutError, aiohttp.ClientError) as exc:
-                raise Unavailable(f"{self.system} {method} {path}: {type(exc).__name__}: {exc}") from exc
+                raise network_error(f"{self.system} {method} {path}", exc) from exc
         try:
             parsed = loads(raw)
         except ValueError:

@@ -141,6 +141,7 @@ def plan_order(
         where = line.field.removesuffix(".sku")
         if why := quantity_problem(line.qty):
             problems.append(_problem(order, Reason.INVALID_QUANTITY, f"{where}.qty: {why}", f"{where}.qty"))
+            continue  # parked anyway; and a unit price from a qty of 1E-999999 would not fit a Decimal
         if len(sku) > rules.limits.sku:
             why = f"is {len(sku)} characters long; the ERP's field holds {rules.limits.sku}"
             problems.append(

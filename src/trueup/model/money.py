@@ -8,21 +8,32 @@ from typing import Any
 
 PENNY = Decimal("0.01")
 ZERO = Decimal("0")
+MAX_DIGITS = 18  # digits before the point of the largest amount or quantity read from the wire
 
 
 def to_decimal(value: Any) -> Decimal:
     """Read an amount from the wire. Floats are refused: they have already lost pennies."""
-    if isinstance(value, Decimal):
-        return value
     if value is None:
         return ZERO
     if isinstance(value, bool | float):
         raise TypeError(
             f"refusing to read money from {type(value).__name__} {value!r}; parse JSON with Decimal"
         )
-    if isinstance(value, int | str):
-        return Decimal(value)
-    raise TypeError(f"cannot read money from {type(value).__name__} {value!r}")
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int | str):
+        if isinstance(value, str) and len(value) > 100:
+            raise ValueError(f"a {len(value)}-character string is not an amount")
+        amount = Decimal(value)
+    else:
+        raise TypeError(f"cannot read money from {type(value).__name__} {str(value)[:40]!r}")
+    # NaN and Infinity are valid Decimals but no amount or quantity; a number past a trillion trillion is a
+    # corrupt field, and rounding it to the penny would overflow the Decimal context further on.
+    if not amount.is_finite():
+        raise ValueError(f"{amount} is not an amount")
+    if amount and amount.adjusted() > MAX_DIGITS:
+        raise ValueError(f"{amount:.3E} is out of range for an amount")
+    return amount
 
 
 def round_money(amount: Decimal, exponent: Decimal = PENNY) -> Decimal:

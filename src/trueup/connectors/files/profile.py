@@ -20,6 +20,8 @@ from typing import Literal
 
 from lxml import etree
 
+from trueup.connectors.safexml import UnsafeXml, parse_untrusted, untrusted_parser
+
 __all__ = [
     "FIELDS",
     "FILES_PROFILE",
@@ -342,9 +344,10 @@ class Profile:
         return records
 
     def _load_xml(self, kind: RecordKind, data: bytes) -> list[Row]:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
         try:
-            root = etree.fromstring(data, parser)
+            root = parse_untrusted(data, untrusted_parser())
+        except UnsafeXml as exc:
+            raise MalformedFile(f"refused: {exc}") from None
         except etree.XMLSyntaxError as exc:
             raise MalformedFile(f"not well-formed XML ({exc}): the file may be half-written") from None
         if root.tag != self._root(kind):

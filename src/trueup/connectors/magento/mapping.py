@@ -6,6 +6,7 @@ configurable product carries the money and its child carries the price 0.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -187,13 +188,36 @@ def _bad_number(raw: dict[str, Any]) -> str:
 
 def to_source_order(raw: dict[str, Any], storefront: str) -> SourceOrder:
     """Never raises: an order that cannot be read is returned with its raw JSON and the reason."""
-    key = _str(raw.get("increment_id") or raw.get("entity_id") or "unknown")
-    version = _str(raw.get("updated_at"))
-    entity = _str(raw.get("entity_id"))
+    key = _label(raw.get("increment_id") or raw.get("entity_id") or "unknown")
+    version = _label(raw.get("updated_at"))
+    entity = _label(raw.get("entity_id"))
     try:
         return SourceOrder(key, version, to_order(raw, storefront), entity=entity)
     except (KeyError, ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
-        detail = _bad_number(raw) if isinstance(exc, ArithmeticError) else ""
-        detail = detail or f"{type(exc).__name__}: {exc}"
-        raw_json = dumps(raw).decode()
-        return SourceOrder(key, version, None, raw=raw_json, error=detail[:300], entity=entity)
+        detail = _bad_number(raw) if isinstance(exc, (ArithmeticError, ValueError)) else ""
+        detail = detail or f"{type(exc).__name__}: {str(exc)[:250]}"
+        return SourceOrder(key, version, None, raw=_raw_json(raw), error=detail[:300], entity=entity)
+
+
+def _label(value: Any) -> str:
+    """A key or version for the ledger, whatever came: an int of 5,000 digits does not even turn into a
+    string (Python refuses), and a megabyte "id" is no key; both are marked, the order parked as malformed."""
+    try:
+        text = _str(value)
+    except ValueError:
+        return f"unreadable-{type(value).__name__}"
+    return text if len(text) <= 200 else f"{text[:60]}...({len(text)} characters)"
+
+
+def _raw_json(raw: dict[str, Any]) -> str:
+    """The order as received, for the exception view. What JSON cannot hold (a NaN Decimal, an int too big
+    for the encoder) is kept as its repr; an order that cannot be written out at all is parked with a
+    note instead (the storefront still has it, by its entity id)."""
+    try:
+        return dumps(raw).decode()
+    except (TypeError, ValueError, OverflowError):
+        pass
+    try:
+        return json.dumps(raw, default=repr)[:1_000_000]
+    except (TypeError, ValueError, OverflowError) as exc:
+        return json.dumps({"unreadable": f"the order holds a value JSON cannot carry ({type(exc).__name__})"})

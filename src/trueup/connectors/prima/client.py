@@ -13,7 +13,7 @@ import asyncio
 import aiohttp
 from lxml import etree
 
-from trueup.connectors.http import retry_after_seconds
+from trueup.connectors.http import network_error, retry_after_seconds
 from trueup.connectors.prima.xml import MalformedResponse, build_request, parse_response, serialise
 from trueup.errors import Fatal, RateLimited, Rejected, Unavailable
 
@@ -73,7 +73,7 @@ class PrimaClient:
                     raw = await resp.read()
                     status, headers = resp.status, resp.headers
             except (TimeoutError, aiohttp.ClientError) as exc:
-                raise Unavailable(f"{what}: {type(exc).__name__}: {exc}") from exc
+                raise network_error(what, exc) from exc
         retry_after = retry_after_seconds(headers.get("Retry-After"))
         if status == 429:
             raise RateLimited(f"{what}: 429 rate limited", retry_after=retry_after)

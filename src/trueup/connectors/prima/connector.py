@@ -25,6 +25,7 @@ from trueup.connectors.prima.mapping import (
 )
 from trueup.connectors.prima.tax import RoundingMode, TaxRounding, TaxRule, check_erp_tax, shipping_rate
 from trueup.connectors.prima.xml import MalformedResponse, attr
+from trueup.connectors.shape import SHAPE_ERRORS
 from trueup.errors import Fatal, NotReady
 from trueup.model.erp import CreditNote, DespatchPage, ItemPrice, LedgerEntry, StockSnapshot
 from trueup.model.items import ErpItem, FieldLimits
@@ -142,7 +143,7 @@ class PrimaErp:
     def _rows(self, response: etree._Element, tag: str, to: Callable[[etree._Element], T]) -> list[T]:
         try:
             return [to(row) for row in response.iterfind(tag)]
-        except (MalformedResponse, ValueError) as exc:
+        except (MalformedResponse, *SHAPE_ERRORS) as exc:  # a bare KeyError or TypeError too (fuzzing)
             raise Fatal(
                 f"ERP {self.name}: {response.get('RequestType')} answer does not have the expected shape "
                 f"({exc}); confirm the response layout with the customer's Prima team"

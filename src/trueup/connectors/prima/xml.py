@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
+from trueup.connectors.safexml import UnsafeXml, parse_untrusted, untrusted_parser
 from trueup.errors import Skippable
 from trueup.model.exceptions import Reason
 from trueup.model.money import round_money
@@ -160,7 +161,7 @@ def serialise(root: etree._Element) -> bytes:
     return DECLARATION + body
 
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=True)
+_PARSER = untrusted_parser(remove_blank_text=True)
 
 
 class MalformedResponse(ValueError):
@@ -170,7 +171,9 @@ class MalformedResponse(ValueError):
 def parse_response(raw: bytes, request_type: str) -> etree._Element:
     """The `<Response>` root; raises MalformedResponse for anything else (an HTML proxy page, say)."""
     try:
-        root = etree.fromstring(raw, _PARSER)
+        root = parse_untrusted(raw, _PARSER)
+    except UnsafeXml as exc:
+        raise MalformedResponse(f"refused: {exc}") from None
     except etree.XMLSyntaxError as exc:
         raise MalformedResponse(f"not XML ({exc}): {raw[:200]!r}") from None
     if root.tag != "Response":

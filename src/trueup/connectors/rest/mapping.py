@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from trueup.connectors.shape import shaped
 from trueup.model.erp import (
     CreditNote,
     Despatch,
@@ -74,6 +75,7 @@ def sales_order_body(order: ErpSalesOrder) -> dict[str, Any]:
     }
 
 
+@shaped("REST ERP", "item")
 def to_item(raw: dict[str, Any]) -> ErpItem:
     return ErpItem(
         sku=str(raw["sku"]),
@@ -116,6 +118,7 @@ def _utc(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
 
 
+@shaped("REST ERP", "stock level")
 def to_stock_level(raw: dict[str, Any]) -> StockLevel:
     return StockLevel(
         sku=str(raw["sku"]),
@@ -129,6 +132,7 @@ def to_stock_level(raw: dict[str, Any]) -> StockLevel:
     )
 
 
+@shaped("REST ERP", "price")
 def to_price(raw: dict[str, Any]) -> ItemPrice:
     return ItemPrice(
         sku=str(raw["sku"]),
@@ -140,6 +144,7 @@ def to_price(raw: dict[str, Any]) -> ItemPrice:
     )
 
 
+@shaped("REST ERP", "despatch")
 def to_despatch(raw: dict[str, Any]) -> Despatch:
     return Despatch(
         despatch_id=str(raw["despatch_id"]),
@@ -153,6 +158,7 @@ def to_despatch(raw: dict[str, Any]) -> Despatch:
     )
 
 
+@shaped("REST ERP", "ledger entry")
 def to_ledger_entry(raw: dict[str, Any]) -> LedgerEntry:
     return LedgerEntry(
         kind=LedgerKind(raw["kind"]),

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import simplejson
 
-from trueup.connectors.http import Response, loads, retry_after_seconds
+from trueup.connectors.http import Response, loads, network_error, retry_after_seconds
 from trueup.errors import Fatal, RateLimited, Unavailable
 
 DEFAULT_BASE_URL = "https://api.stok.ly"
@@ -191,7 +191,7 @@ class StoklyClient:
                     raw = await r.read()
                     status, resp_headers = r.status, r.headers
             except (TimeoutError, aiohttp.ClientError) as exc:
-                raise Unavailable(f"Stokly {method} {path}: {type(exc).__name__}: {exc}") from exc
+                raise network_error(f"Stokly {method} {path}", exc) from exc
         self._note_remaining(resp_headers.get("x-ratelimit-remaining"))
         try:
             parsed = loads(raw)

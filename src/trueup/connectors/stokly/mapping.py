@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from trueup.connectors.shape import shaped
 from trueup.model.erp import (
     CreditNote,
     Despatch,
@@ -30,6 +31,7 @@ ACTIVE = "active"
 ADJUSTMENT_TAG = "trueup:"
 
 
+@shaped("Stokly", "item")
 def to_item(raw: Mapping[str, Any]) -> ErpItem:
     """An item of `/v0/items`. Only status "active" may be sold; "discontinued" and the rest may not."""
     barcodes = [_barcode(b) for b in raw.get("barcodes") or []]
@@ -50,6 +52,7 @@ def _barcode(value: Any) -> str:
     return str(value or "")
 
 
+@shaped("Stokly", "price")
 def to_price(raw: Mapping[str, Any], *, field: str, currency: str) -> ItemPrice | None:
     """The item's base price from `field` (ASSUMED `salePrice`), in the account's single currency."""
     value = raw.get(field)
@@ -74,6 +77,7 @@ def format_time(moment: datetime) -> str:
 # --- stock -------------------------------------------------------------------------------------------------
 
 
+@shaped("Stokly", "inventory record")
 def stock_levels(
     records: Iterable[Mapping[str, Any]], *, allocated_field: str, bin_id: str, as_of: datetime
 ) -> list[StockLevel]:
@@ -193,6 +197,7 @@ def sale_order_body(
     }
 
 
+@shaped("Stokly", "shipment")
 def to_despatch(shipment: Mapping[str, Any], order_id: str, skus: Mapping[str, str]) -> Despatch:
     """An (ASSUMED) shipment record → a despatch keyed by the storefront order id. `skus` maps the sale
     order's lineId to the item's SKU, for lines whose shipment row does not repeat it."""
@@ -252,6 +257,7 @@ def refund_body(note: CreditNote, lines_by_item: Mapping[str, str]) -> dict[str,
     }
 
 
+@shaped("Stokly", "invoice or refund")
 def to_ledger_entry(
     raw: Mapping[str, Any], kind: LedgerKind, *, id_field: str, date_field: str, order_id: str
 ) -> LedgerEntry:
