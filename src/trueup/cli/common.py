@@ -135,3 +135,11 @@ def wait_for_interrupt() -> None:
     with stop_on_signals():
         while not forever.wait(0.5):
             pass
+
+
+def print_result(label: str, result: dict[str, Any], *, as_json: bool) -> None:
+    """A one-pass command's result: one JSON line on stdout for scripts, or a labelled line for people."""
+    if as_json:
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+    else:
+        console.print(f"{label}: {result}")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from trueup.cli.common import ConfigOpt, JsonOpt, console, fail, load, run_async, sync_app
+from trueup.cli.common import (
+    ConfigOpt,
+    JsonOpt,
+    fail,
+    load,
+    print_result,
+    run_async,
+    sync_app,
+)
 from trueup.errors import Fatal
 
 
@@ -50,7 +56,4 @@ def sync_prices(
     except Fatal as exc:
         fail(str(exc))
         return
-    if json_out:
-        sys.stdout.write(json.dumps(result) + "\n")
-    else:
-        console.print(f"prices: {result}")
+    print_result("prices", result, as_json=json_out)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from trueup.cli.common import ConfigOpt, JsonOpt, console, fail, load, run_async, sync_app
+from trueup.cli.common import (
+    ConfigOpt,
+    JsonOpt,
+    console,
+    fail,
+    load,
+    print_result,
+    run_async,
+    sync_app,
+)
 from trueup.errors import Fatal
 
 
@@ -84,10 +91,7 @@ def sync_stock(
     except Fatal as exc:
         fail(str(exc))
         return
-    if json_out:
-        sys.stdout.write(json.dumps(result) + "\n")
-    else:
-        console.print(f"stock: {result}")
+    print_result("stock", result, as_json=json_out)
 
 
 def _int(value: object) -> int:

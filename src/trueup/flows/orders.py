@@ -29,6 +29,7 @@ from trueup.ports import Acknowledgements, Clock, ItemMap, OrderSink, OrderSourc
 from trueup.rules.address import fit_address
 from trueup.rules.fields import identifier_problem, quantity_problem, trim_text
 from trueup.rules.lines import BookedLine, booked_lines
+from trueup.rules.payment import payable_states
 from trueup.rules.tax import check_tax
 from trueup.security.pii import mask_field, mask_text
 
@@ -226,10 +227,7 @@ def plan_order(
         problems.sort(key=lambda p: _PRIORITY.index(p.reason))
         return Reject(tuple(problems))
 
-    payable = {PaymentState.CAPTURED} | (
-        {PaymentState.AUTHORISED} if rules.post_when == "authorised" else set()
-    )
-    if order.payment.state not in payable:
+    if order.payment.state not in payable_states(rules.post_when):
         return Hold(
             _problem(
                 order,

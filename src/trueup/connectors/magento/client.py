@@ -8,16 +8,23 @@ order shifts one place towards the front), and no overlap brings the skipped one
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import aiohttp
 
 from trueup.connectors.http import JsonClient
 from trueup.connectors.magento.auth import BearerAuth, MagentoAuth
 from trueup.errors import Fatal, Unavailable
+
+
+class _Key(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+K = TypeVar("K", bound=_Key)  # a paging key: (updated_at, entity_id), (sku, source_code), entity_id
 
 MAGENTO_TIME = "%Y-%m-%d %H:%M:%S"
 
@@ -123,28 +130,52 @@ class MagentoClient:
         everything that was left (`total_count` counts what matches after the key); a page that does not
         move the key forward means the server ignored the key filter, and paging stops with an error
         rather than loop (Magento 2.3 re-serves its last page past the end)."""
-        key = OrderKey(since.strftime(MAGENTO_TIME), 0)
+        first = OrderKey(since.strftime(MAGENTO_TIME), 0)
+        async for items in self.pages_by_key(
+            "/V1/orders",
+            lambda key: orders_after(key or first, until, page_size),
+            key_of,
+            first=first,
+            what="orders",
+        ):
+            yield items
+
+    async def pages_by_key(
+        self,
+        path: str,
+        params_after: Callable[[K | None], dict[str, str]],
+        key_of: Callable[[dict[str, Any]], K],
+        *,
+        first: K | None = None,
+        what: str,
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every page of a Magento search, read by key: each request asks for page 1 of what comes after
+        the last key seen (`params_after`), never for page n. The pass ends on an empty page or when a
+        page holds everything that was left (`total_count`, when asked for, counts what matches after the
+        key). A page
+        whose last key is not after the key asked for means the server ignored the filter: an error, not
+        a loop. Errors quote Magento's message only, never a page (an order page holds personal data)."""
+        key = first
         while True:
-            resp = await self.http.request("GET", "/V1/orders", params=orders_after(key, until, page_size))
+            resp = await self.http.request("GET", path, params=params_after(key))
             if resp.status == 200 and not isinstance(resp.body, dict):
-                # JSON, but not an order list (a proxy's or an extension's answer): try again later,
-                # never quoting it, since an order page holds customers' personal data.
-                raise Unavailable(f"Magento GET /V1/orders answered 200 with {type(resp.body).__name__}")
+                # JSON, but not a search result (a proxy's or an extension's answer): try again later
+                raise Unavailable(f"Magento GET {path} answered 200 with {type(resp.body).__name__}")
             if resp.status != 200 or not isinstance(resp.body, dict):
                 message = resp.body.get("message") if isinstance(resp.body, dict) else None
-                raise Fatal(f"Magento GET /V1/orders answered {resp.status}: {str(message or '')[:300]}")
+                raise Fatal(f"Magento GET {path} answered {resp.status}: {str(message or '')[:300]}")
             items = resp.body.get("items") or []
             if not items:
                 return
             last = key_of(items[-1])
-            if last <= key:
+            if key is not None and not key < last:
                 raise Fatal(
-                    f"Magento GET /V1/orders answered orders at or before the key asked for ({key}): it "
-                    "ignored the paging filter. Resolution: check for an extension that rewrites order "
-                    "searchCriteria; trueup pages by (updated_at, entity_id) and cannot page safely "
-                    "without it."
+                    f"Magento GET {path} answered {what} at or before the key asked for ({key}): it ignored "
+                    "the paging filter. Resolution: check for an extension that rewrites searchCriteria; "
+                    f"trueup reads {what} by key and cannot page safely without it."
                 )
             yield items
-            if len(items) >= int(resp.body.get("total_count") or 0):
+            total = resp.body.get("total_count")  # left out by a `fields` filter: read to an empty page
+            if total is not None and len(items) >= int(total):
                 return
             key = last

@@ -81,37 +81,17 @@ class MagentoOrderIndex:
         # The pass ends at the newest order when it starts: orders placed during it are observation's,
         # and a store taking orders faster than the pages come would otherwise keep it going for ever.
         last = await self._newest_entity_id()
-        after = 0
-        while after < last:
-            resp = await self.client.http.request(
-                "GET", "/V1/orders", params=index_after(since, after, last, self.page_size)
-            )
-            if resp.status != 200 or not isinstance(resp.body, dict):
-                raise Fatal(f"Magento GET /V1/orders answered {resp.status}: {resp.body!r:.300}")
-            items = resp.body.get("items") or []
-            if not items:
-                return
-            try:
-                newest = max(int(raw["entity_id"]) for raw in items)
-            except (KeyError, TypeError, ValueError):
-                raise Fatal(
-                    "Magento GET /V1/orders returned an order without a usable entity_id, so the orphan "
-                    "sweep cannot list orders by key. Resolution: check that no extension strips "
-                    "entity_id from the order list (it is in Magento's own schema)."
-                ) from None
-            if newest <= after:
-                raise Fatal(
-                    f"Magento GET /V1/orders answered orders at or before entity_id {after}: it ignored the "
-                    "paging filter. Resolution: check for an extension that rewrites order searchCriteria."
-                )
+        async for items in self.client.pages_by_key(
+            "/V1/orders",
+            lambda after: index_after(since, after or 0, last, self.page_size),
+            _entity_id,
+            what="orders",
+        ):
             # An order too broken to list (no grand_total, a bad date) is left out here: observation reads
             # the same order and parks it as malformed_record, where a person sees it.
             headers = [h for h in map(_header_or_none, items) if h is not None]
             if headers:
                 yield headers
-            if len(items) < self.page_size:
-                return
-            after = newest
 
     async def _newest_entity_id(self) -> int:
         params = {
@@ -136,3 +116,15 @@ class MagentoOrderIndex:
                 f"Magento GET /V1/orders/{entity_id} answered {resp.status}: {resp.body!r:.300}"
             )
         return to_source_order(resp.body, self.name)
+
+
+def _entity_id(raw: dict[str, Any]) -> int:
+    """The order index's paging key; Fatal if Magento left it out."""
+    try:
+        return int(raw["entity_id"])
+    except (KeyError, TypeError, ValueError):
+        raise Fatal(
+            "Magento GET /V1/orders returned an order without a usable entity_id, so the orphan sweep "
+            "cannot list orders by key. Resolution: check that no extension strips entity_id from the "
+            "order list (it is in Magento's own schema)."
+        ) from None

@@ -92,6 +92,7 @@ class MagentoStock:
         max_polls: int = 600,
         bulk_rounds: int = 3,
     ) -> None:
+        self.client = client
         self.http = client.http
         self.name = name
         self.mode = mode
@@ -187,32 +188,16 @@ class MagentoStock:
 
     async def source_items(self) -> AsyncIterator[Sequence[SourceQty]]:
         """Every source item, in (sku, source_code) order, a page at a time."""
-        key: tuple[str, str] | None = None
-        while True:
-            resp = await self.http.request(
-                "GET", SOURCE_ITEMS, params=source_items_after(key, self.page_size)
-            )
-            if resp.status != 200 or not isinstance(resp.body, dict):
-                raise Fatal(f"Magento GET {SOURCE_ITEMS} answered {resp.status}: {_message(resp.body)}")
-            items = resp.body.get("items") or []
-            if not items:
-                return
-            page = [
+        async for items in self.client.pages_by_key(
+            SOURCE_ITEMS,
+            lambda key: source_items_after(key, self.page_size),
+            lambda item: (str(item["sku"]), str(item["source_code"])),
+            what="source items",
+        ):
+            yield [
                 SourceQty(str(i["sku"]), str(i["source_code"]), int(Decimal(str(i["quantity"]))))
                 for i in items
             ]
-            last = (page[-1].sku, page[-1].source_code)
-            if key is not None and last <= key:
-                raise Fatal(
-                    f"Magento GET {SOURCE_ITEMS} answered items at or before the key asked for ({key}): it "
-                    "ignored the filter. Resolution: check for an extension that rewrites source item "
-                    "searchCriteria; trueup reads source items by (sku, source_code) and cannot page "
-                    "without it."
-                )
-            yield page
-            if len(items) >= int(resp.body.get("total_count") or 0):
-                return
-            key = last
 
     async def salable_qty(self, sku: str, stock_id: int) -> Decimal:
         path = f"/V1/inventory/get-product-salable-quantity/{quote(sku, safe='')}/{stock_id}"
