@@ -44,6 +44,7 @@ from trueup.runtime.clock import SystemClock
 from trueup.runtime.engine import Engine, Schedule, Settings
 from trueup.runtime.fulfilment import StoreFulfilmentLedger
 from trueup.runtime.fulfilment_checks import FulfilmentChecks
+from trueup.runtime.overrides import StoreQueueOverrides
 from trueup.runtime.retry import RetryPolicy
 from trueup.runtime.stock_state import StoreStockState
 from trueup.runtime.sweep_ledger import StoreSweepLedger
@@ -285,6 +286,7 @@ async def open_deployment(
                 check_every=timedelta(seconds=config.erp.ack_check_seconds),
                 timeout=timedelta(minutes=config.erp.ack_timeout_minutes),
             ),
+            overrides=StoreQueueOverrides(backend, KIND),
         )
         policy = RetryPolicy(runtime.retry_base_seconds, runtime.retry_max_seconds, runtime.max_attempts)
         engine = Engine(

@@ -24,6 +24,7 @@ from trueup.model.erp import (
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order, PaymentState
 from trueup.model.prices import PriceReport, PriceRow
+from trueup.model.queue import OrderOverrides
 from trueup.model.shipments import ShipmentRequest, ShippableOrder, Track
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
@@ -311,3 +312,10 @@ class FulfilmentLedger(Protocol):
     async def wake_waiting(self) -> int:
         """Make despatches that wait for their order due now where the order has been posted since."""
         ...
+
+
+class QueueOverrides(Protocol):
+    """What people added from the exception queue: mappings (merged under `[mappings.*]`, the config wins)
+    and the variances accepted per order (`accept_and_post`). Read once per batch."""
+
+    async def for_orders(self, keys: Sequence[str]) -> OrderOverrides: ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,8 +24,9 @@ from trueup.model.exceptions import REASONS, Reason, Side, owner_of
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.money import to_minor
 from trueup.model.orders import ErpOrderLine, ErpSalesOrder, Order, PaymentState
+from trueup.model.queue import Accepted, OrderOverrides
 from trueup.model.work import Done, Job, NewWork, Outcome, Park, Problem, Retry, Sent, Skip, Wait
-from trueup.ports import Acknowledgements, Clock, ItemMap, OrderSink, OrderSource, SourceOrder
+from trueup.ports import Acknowledgements, Clock, ItemMap, OrderSink, OrderSource, QueueOverrides, SourceOrder
 from trueup.rules.address import fit_address
 from trueup.rules.fields import identifier_problem, quantity_problem, trim_text
 from trueup.rules.lines import BookedLine, booked_lines
@@ -110,10 +111,15 @@ def erp_sku(sku: str, rules: OrderRules) -> str:
 
 
 def plan_order(
-    order: Order, items: Mapping[str, ErpItem], rules: OrderRules, booked: Sequence[BookedLine] | None = None
+    order: Order,
+    items: Mapping[str, ErpItem],
+    rules: OrderRules,
+    booked: Sequence[BookedLine] | None = None,
+    accepted: Collection[Accepted] = (),
 ) -> Plan:
     """Decide what to do with one order. Pure: no I/O, no clock. `booked` may pass in the order's booked
-    lines when the caller has already worked them out."""
+    lines when the caller has already worked them out. `accepted` lets through the tax and totals variances
+    a person accepted for this order (exactly those figures; see `trueup.queue.actions.accept_and_post`)."""
     if order.payment.state == PaymentState.CANCELLED:
         return Drop(_problem(order, Reason.ORDER_CANCELLED, f"cancelled in the storefront ({order.status})"))
 
@@ -218,6 +224,8 @@ def plan_order(
         )
 
     for tp in check_tax(order, rules.line_tax_tolerance, rules.tax_tolerance):
+        if (tp.kind, tp.field, str(tp.actual)) in accepted:
+            continue  # accepted by a person for this order; on finance's reconciliation list
         reason = Reason.TAX_VARIANCE if tp.kind == "tax_variance" else Reason.TOTALS_MISMATCH
         problems.append(
             _problem(order, reason, f"{tp.message} (variance {tp.variance} {order.currency})", tp.field)
@@ -263,6 +271,17 @@ def plan_order(
     )
 
 
+def with_overrides(rules: OrderRules, overrides: OrderOverrides) -> OrderRules:
+    """The rules with the queue's mappings merged under the configured ones (the config wins)."""
+    if not (overrides.carriers or overrides.skus):
+        return rules
+    return replace(
+        rules,
+        carriers={**overrides.carriers, **rules.carriers},
+        sku_overrides={**overrides.skus, **rules.sku_overrides},
+    )
+
+
 def merge_problems(problems: Sequence[Problem]) -> Problem:
     """One exception per order, filed under its first problem, with every problem in the text."""
     first = problems[0]
@@ -302,6 +321,7 @@ class OrderFlow:
         start_from: datetime | None = None,
         require_start_from: bool = False,
         ack_policy: AckPolicy = AckPolicy(),
+        overrides: QueueOverrides | None = None,
     ) -> None:
         self.source = source
         self.sink = sink
@@ -315,6 +335,7 @@ class OrderFlow:
         self.start_from = start_from
         self.require_start_from = require_start_from
         self.ack_policy = ack_policy
+        self.overrides = overrides  # mappings and accepted variances from the exception queue
         # A batch ERP (files) only takes an order when its batch runs: posting it makes it `sent`.
         self.acks = sink if isinstance(sink, Acknowledgements) else None
         # Orders just observed, by key@version, so that a worker in this process need not parse back what
@@ -362,13 +383,18 @@ class OrderFlow:
         # A sent order is settled by the ERP's answer, not planned again: it is already in the ERP's hands.
         settling = [(job, order) for job, order in orders if job.sent_at is not None and self.acks]
         orders = [(job, order) for job, order in orders if job.sent_at is None or not self.acks]
+        rules, accepted = self.rules, {}
+        if self.overrides is not None and orders:
+            found = await self.overrides.for_orders([job.key for job, _ in orders])
+            rules, accepted = with_overrides(self.rules, found), dict(found.accepted)
         booked = [booked_lines(order) for _, order in orders]
-        skus = {erp_sku(line.sku, self.rules) for lines in booked for line in lines}
+        skus = {erp_sku(line.sku, rules) for lines in booked for line in lines}
         items = await self.item_map.items_for(skus)
+        none: frozenset[Accepted] = frozenset()
         applied = await asyncio.gather(
             *(self._acknowledge(job, order) for job, order in settling),
             *(
-                self._apply(job, plan_order(order, items, self.rules, lines))
+                self._apply(job, plan_order(order, items, rules, lines, accepted.get(job.key, none)))
                 for (job, order), lines in zip(orders, booked, strict=True)
             ),
         )

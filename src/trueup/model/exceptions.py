@@ -359,3 +359,45 @@ REASONS: dict[Reason, ReasonInfo] = {
 
 def owner_of(reason: Reason) -> Owner:
     return REASONS[reason].owner
+
+
+class Action(StrEnum):
+    """What a person can do with an exception (trueup.queue.actions implements each, audited)."""
+
+    RETRY = "retry"  # after fixing the cause: plan and post it again
+    ACCEPT_AND_POST = "accept_and_post"  # post with the storefront's figures; finance reconciles the variance
+    MAP_AND_RETRY = "map_and_retry"  # add a SKU or carrier mapping, retry every exception it unblocks
+    EDIT_AND_POST = "edit_and_post"  # correct the address held by trueup, then post
+    RESOLVE = "resolve"  # fixed outside trueup (e.g. keyed into the ERP by hand)
+    IGNORE = "ignore"  # needs nothing
+
+
+_COMMON = (Action.RETRY, Action.RESOLVE, Action.IGNORE)
+
+# The actions each reason offers, first the one that usually fixes it. Reasons not named offer _COMMON.
+ACTIONS: dict[Reason, tuple[Action, ...]] = {
+    Reason.TAX_VARIANCE: (Action.ACCEPT_AND_POST, *_COMMON),
+    Reason.TOTALS_MISMATCH: (Action.ACCEPT_AND_POST, *_COMMON),
+    Reason.UNKNOWN_SKU: (Action.MAP_AND_RETRY, *_COMMON),
+    Reason.INACTIVE_SKU: (Action.MAP_AND_RETRY, *_COMMON),
+    Reason.UNMAPPED_CARRIER: (Action.MAP_AND_RETRY, *_COMMON),
+    Reason.ADDRESS_TOO_LONG: (Action.EDIT_AND_POST, *_COMMON),
+    Reason.ADDRESS_INVALID: (Action.EDIT_AND_POST, *_COMMON),
+    Reason.INVALID_POSTCODE: (Action.EDIT_AND_POST, *_COMMON),
+    Reason.UNREPRESENTABLE_TEXT: (Action.EDIT_AND_POST, *_COMMON),
+}
+
+# What map_and_retry maps for a reason: a storefront SKU, or a storefront shipping method.
+MAPS: dict[Reason, str] = {
+    Reason.UNKNOWN_SKU: "sku",
+    Reason.INACTIVE_SKU: "sku",
+    Reason.UNMAPPED_CARRIER: "carrier",
+}
+
+
+def actions_for(reason: Reason | str | None) -> tuple[Action, ...]:
+    """The actions an exception with this reason offers (the common three for an unknown or no reason)."""
+    try:
+        return ACTIONS.get(Reason(reason or ""), _COMMON)
+    except ValueError:
+        return _COMMON

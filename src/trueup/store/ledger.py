@@ -28,6 +28,7 @@ from trueup.model.work import (
     Status,
     Wait,
 )
+from trueup.store import history
 from trueup.store.schema import links, work, workers
 
 _REPLANNABLE = (Status.TODO, Status.RETRYING, Status.WAITING, Status.PARKED)
@@ -103,6 +104,7 @@ def enqueue(conn: Connection, rows: Sequence[NewWork], now: datetime) -> None:
         ),
     )
     conn.execute(stmt, values)  # executemany: compiled once, batched by the driver
+    history.raised_on_enqueue(conn, rows, now)
 
 
 def claim(
@@ -161,6 +163,7 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
 
     `sent_at` survives only a Sent (awaiting the ERP's acknowledgement) or a Retry (the check failed and
     comes back); any settled outcome clears it, so a parked record that is retried is sent afresh."""
+    outcomes = list(outcomes)
     done: list[dict[str, Any]] = []
     new_links: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
@@ -269,6 +272,7 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
             ),
             new_links,
         )
+    history.record_outcomes(conn, outcomes, now)
 
 
 def release(conn: Connection, job_ids: Sequence[int], now: datetime) -> None:

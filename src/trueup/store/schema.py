@@ -161,3 +161,60 @@ pushed_prices = Table(
     Column("batch", String(128), nullable=False),
     Column("pushed_at", DateTime, nullable=False),
 )
+
+# The exception queue's history (store/history.py): one row per event in an exception's life, raised, each
+# failed attempt, each person's action (actor and note), cleared. Append-only; kept when the record posts.
+work_events = Table(
+    "work_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("work_id", BigInteger, nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("event", String(16), nullable=False),  # raised | failed | action | cleared
+    Column("actor", String(64), nullable=False, default=""),
+    Column("action", String(32), nullable=False, default=""),
+    Column("status", String(12), nullable=False, default=""),  # the row's status after the event
+    Column("reason", String(40)),
+    Column("owner", String(16)),
+    Column("note", Text, nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_work_events_work", "work_id", "id"),
+)
+
+# Mappings added from the exception queue (`map_and_retry`): a storefront SKU or shipping method and what
+# it is in the ERP. Merged under `[mappings.*]` at plan time (the config wins where both name a source).
+queue_mappings = Table(
+    "queue_mappings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # sku | carrier
+    Column("source", String(128), nullable=False),
+    Column("target", String(128), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("kind", "source", name="uq_queue_mappings_source"),
+)
+
+# Tax and totals variances a person accepted (`accept_and_post`): the order posts with the storefront's
+# figures, and each variance is finance's to reconcile. One row per order, field and storefront figure.
+accepted_variances = Table(
+    "accepted_variances",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("work_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("field", String(128), nullable=False),
+    Column("expected", String(32), nullable=False),  # decimal strings, never float
+    Column("actual", String(32), nullable=False),
+    Column("variance", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("accepted_at", DateTime, nullable=False),
+    Column("reconciled_at", DateTime),
+    Column("reconciled_by", String(64)),
+    UniqueConstraint("kind", "key", "reason", "field", "actual", name="uq_accepted_variance"),
+)
