@@ -100,7 +100,8 @@ def test_partials_manual_shipments_and_an_unmapped_carrier_through_the_cli(tmp_p
             tmp_path / "trueup.toml", world, carriers={**CARRIERS, "yodel_48": "YODEL/48HR"}
         )
         retried = trueup(
-            "exceptions", "retry", "--reason", "unmapped_despatch_carrier", "-m", "mapped", "-c", str(config),
+            "exceptions", "retry", "--reason", "unmapped_despatch_carrier", "-m", "mapped", "--actor", "wh1",
+            "-c", str(config),
             env=env,
         )  # fmt: skip
         assert retried.returncode == 0, retried.stderr

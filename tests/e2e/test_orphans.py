@@ -169,8 +169,9 @@ def test_a_linked_order_the_erp_lost_is_found_not_resent_until_a_person_retries(
     assert not set(lost) & set(small_world.erp_order_counts())  # a person decides; nothing re-sent
 
     retried = trueup(
-        "exceptions", "retry", "--reason", "missing_in_erp", "-m", "ERP lost them", "-c", str(config), env=env
-    )
+        "exceptions", "retry", "--reason", "missing_in_erp", "-m", "ERP lost them", "--actor", "ops1",
+        "-c", str(config), env=env,
+    )  # fmt: skip
     assert retried.returncode == 0, retried.stderr
     code, resent = _check(config, env)  # the sweep sends what a person retried
     assert resent["resent"] == 2

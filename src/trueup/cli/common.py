@@ -19,18 +19,26 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from trueup.cli import help as _help
 from trueup.config import Config, load_config
 from trueup.errors import Fatal
+
+_help.install()  # plain metavars: --limit INTEGER, IDENT, nothing after a flag
 
 # Tracebacks never print local variables: they hold customers' personal data and tokens (R-SEC-2).
 app = typer.Typer(
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     pretty_exceptions_show_locals=False,
     help="Keeps a storefront and an ERP true.",
 )
 sync_app = typer.Typer(no_args_is_help=True, help="Run one flow now.")
-exc_app = typer.Typer(no_args_is_help=True, help="The exception queue: list, show, retry, resolve, ignore.")
+exc_app = typer.Typer(
+    no_args_is_help=True,
+    help="The exception queue: list, show, and the actions that fix (retry, accept-and-post, map-and-retry, "
+    "edit-and-post, resolve, ignore).",
+)
 app.add_typer(sync_app, name="sync")
 app.add_typer(exc_app, name="exceptions")
 
@@ -45,11 +53,25 @@ NoteOpt = Annotated[str, typer.Option("--note", "-m", help="Why: kept in the aud
 ActorOpt = Annotated[str, typer.Option("--actor", envvar="TRUEUP_ACTOR", help="Who is acting (audited).")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version as installed
+
+        sys.stdout.write(f"trueup {installed('trueup')}\n")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _global(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Deployment config file, for every command.")
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", is_eager=True, callback=_print_version, help="Print trueup's version and exit."
+        ),
+    ] = False,
     log_level: Annotated[
         str,
         typer.Option(

@@ -152,7 +152,7 @@ def show(conn: Connection, ident: str, cipher: PayloadCipher | None = None) -> d
         history = [{"at": row.created_at, "event": "raised", "actor": "engine", "action": "",
                     "status": row.status, "reason": row.reason, "owner": row.owner,
                     "note": row.detail or "", "detail": {}}]  # fmt: skip
-    known = row.reason in REASONS.__members__.values() if row.reason else False
+    known = row.reason in {str(r) for r in REASONS}
     return {
         **row.as_dict(),
         "resolution": REASONS[Reason(row.reason)].resolution if known and row.reason else None,
