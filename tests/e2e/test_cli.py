@@ -147,7 +147,9 @@ def test_resolve_and_ignore_close_exceptions_with_an_audited_note(tmp_path: Path
     assert shown["status"] == "resolved"
     assert shown["audit"][-1]["note"] == "keyed into the ERP by hand" and shown["audit"][-1]["actor"] == "sam"
     # Resolving twice is refused: the row is no longer open.
-    again = trueup("exceptions", "resolve", first, "-m", "again", "--actor", "sam", "-c", str(config), env=env)
+    again = trueup(
+        "exceptions", "resolve", first, "-m", "again", "--actor", "sam", "-c", str(config), env=env
+    )
     assert again.returncode == 1 and "does not allow" in again.stderr
 
 

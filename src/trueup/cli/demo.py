@@ -24,7 +24,7 @@ from trueup.model.exceptions import REASONS, Reason
 
 @app.command()
 def demo(
-    orders: Annotated[int, typer.Option(help="Orders in the simulated trading day.")] = 500,
+    orders: Annotated[int, typer.Option(min=1, help="Orders in the simulated trading day.")] = 500,
     seed: Annotated[int, typer.Option(help="Scenario seed: the same seed gives the same day.")] = 1,
     erp: Annotated[
         str, typer.Option(help="ERP to run against: rest, stokly, prima, merret or files.")
