@@ -164,4 +164,6 @@ def print_result(label: str, result: dict[str, Any], *, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(result, default=str) + "\n")
     else:
-        console.print(f"{label}: {result}")
+        from trueup.cli.summary import readable
+
+        console.print(f"{label}: {escape(readable(result))}", highlight=False)

@@ -44,6 +44,8 @@ def sync_despatches(
             json.dumps({"pass": totals, "shipments": shipments, "findings_by_kind": findings}) + "\n"
         )
     else:
-        console.print(f"despatches: {totals}")
-        console.print(f"shipments: {shipments}")
-        console.print(f"findings: {findings}")
+        from trueup.cli.summary import readable
+
+        console.print(f"despatches: {readable(totals)}", highlight=False)
+        console.print(f"shipments: {readable(shipments)}", highlight=False)
+        console.print(f"findings: {readable(findings)}", highlight=False)

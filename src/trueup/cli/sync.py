@@ -28,14 +28,27 @@ from trueup.errors import Fatal
 if TYPE_CHECKING:
     from trueup.config import Config
     from trueup.deployment import Deployment
-    from trueup.runtime.engine import PeriodicTask
+    from trueup.runtime.engine import PeriodicTask, Schedule
 
 
 @sync_app.command("orders")
 def sync_orders(
     config: ConfigOpt = Path("trueup.toml"),
-    once: Annotated[bool, typer.Option("--once", help="One pass, then exit when all is posted.")] = True,
-    progress: Annotated[str, typer.Option(help="Progress output: none or jsonl.")] = "none",
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once/--no-once",
+            help="One pass, then exit when all is posted; --no-once keeps posting on the flow's interval "
+            "until Ctrl-C.",
+        ),
+    ] = True,
+    progress: Annotated[
+        str,
+        typer.Option(
+            metavar="auto|jsonl|none",
+            help="auto: a bar on a terminal, a line every 10 s otherwise; jsonl: events on stdout.",
+        ),
+    ] = "auto",
     skip_items: Annotated[
         bool, typer.Option("--skip-items", help="Do not refresh the ERP item map first.")
     ] = False,
@@ -49,16 +62,24 @@ def sync_orders(
     ] = None,
 ) -> None:
     """Post paid storefront orders to the ERP: observe once, post everything, then exit."""
+    from trueup.cli.progress import PassProgress, fan_out
+    from trueup.cli.summary import readable
     from trueup.deployment import open_deployment
     from trueup.flows.orders import KIND
     from trueup.model.work import Status
 
+    if progress not in ("auto", "jsonl", "none"):
+        fail(f"--progress {progress!r}: expected auto, jsonl or none")
     cfg = load(config)
-    on_event = emit_jsonl if progress == "jsonl" else None
+    bar = PassProgress("orders", "orders", console) if progress == "auto" else None
+    on_event = fan_out(emit_jsonl if progress == "jsonl" else None, bar)
     backfill = _moment(since) if since is not None else None
 
     async def go() -> tuple[dict[str, int], int]:
         async with open_deployment(cfg, on_event=on_event, since=backfill) as dep:
+            if not once:
+                await _until_stopped(dep, [dep.order_schedule], [] if skip_items else [dep.items])
+                return {}, dep.store.counts(KIND).get(Status.SENT, 0)
             totals = await dep.engine.drain(
                 dep.order_schedule,
                 before=[] if skip_items else [dep.items],
@@ -67,10 +88,14 @@ def sync_orders(
             return dict(totals), dep.store.counts(KIND).get(Status.SENT, 0)
 
     try:
-        totals, awaiting = run_async(go())
+        if bar is not None and once:
+            with bar.shown():
+                totals, awaiting = run_async(go())
+        else:
+            totals, awaiting = run_async(go())
     except Fatal as exc:
         fail(str(exc))
-    console.print(f"orders: {totals}")
+    console.print(f"orders: {readable(totals)}", highlight=False)
     if awaiting:
         # Written for a batch ERP that has not taken or refused them yet: not posted, asked again next pass.
         console.print(f"orders awaiting the ERP's acknowledgement: {awaiting}")
@@ -87,16 +112,35 @@ def sync_items(config: ConfigOpt = Path("trueup.toml")) -> None:
         async with open_deployment(cfg) as dep:
             return await dep.items.sync()
 
+    from trueup.cli.summary import readable
+
     try:
-        console.print(f"items: {run_async(go())}")
+        console.print(f"items: {readable(run_async(go()))}", highlight=False)
     except Fatal as exc:
         fail(str(exc))
+
+
+async def _until_stopped(dep: Deployment, schedules: list[Schedule], first: list[PeriodicTask]) -> None:
+    """Work these flows on their intervals until Ctrl-C or SIGTERM (`sync … --no-once`)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    interval = dep.config.flows.items.interval_seconds
+    console.print("posting on the flow's interval; Ctrl-C to stop")
+    await dep.engine.run(schedules, [(t, interval) for t in first], stop, items_held=await dep.items_held())
 
 
 @app.command()
 def run(
     config: ConfigOpt = Path("trueup.toml"),
-    progress: Annotated[str, typer.Option(help="Progress output: none or jsonl.")] = "none",
+    progress: Annotated[
+        str,
+        typer.Option(
+            metavar="auto|jsonl|none",
+            help="auto: a line on the order lane's progress every minute; jsonl: events on stdout.",
+        ),
+    ] = "auto",
     webhooks_port: Annotated[
         int | None,
         typer.Option(
@@ -107,12 +151,16 @@ def run(
     ] = None,
 ) -> None:
     """Run every enabled flow and check on its interval until stopped (Ctrl-C or SIGTERM)."""
+    from trueup.cli.progress import PassProgress, fan_out
     from trueup.deployment import open_deployment, orphan_sweep
     from trueup.flows.prices import PriceDriftCheck
     from trueup.flows.stock import DriftCheck
 
+    if progress not in ("auto", "jsonl", "none"):
+        fail(f"--progress {progress!r}: expected auto, jsonl or none")
     cfg = load(config)
-    on_event = emit_jsonl if progress == "jsonl" else None
+    lines = PassProgress("orders", "orders", console, every_seconds=60) if progress == "auto" else None
+    on_event = fan_out(emit_jsonl if progress == "jsonl" else None, lines)
 
     async def go() -> None:
         stack = contextlib.ExitStack()
