@@ -280,3 +280,17 @@ def test_each_deliberately_bad_generated_order_is_filed_under_its_fault(seed: in
 @pytest.mark.parametrize("state", [PaymentState.PENDING, PaymentState.AUTHORISED, PaymentState.CAPTURED])
 def test_only_a_cancelled_order_is_ever_dropped(state: PaymentState) -> None:
     assert not isinstance(plan_order(make_order(state=state), ITEMS, RULES), Drop)
+
+
+def test_an_accepted_variance_lets_exactly_that_order_and_figure_through() -> None:
+    """accept_and_post: the planner lets through the tax variance a person accepted, for that figure only."""
+    from trueup.rules.tax import check_tax
+
+    skewed = make_order(tax=D("2.40"))  # 20% of 10.00 is 2.00: a line variance, and the totals are off
+    found = check_tax(skewed, D("0.01"), D("0.02"))
+    assert found
+    assert isinstance(plan_order(skewed, ITEMS, RULES), Reject)
+    accepted = {(p.kind, p.field, str(p.actual)) for p in found}
+    assert isinstance(plan_order(skewed, ITEMS, RULES, accepted=accepted), Post)
+    other = {(k, f, str(D(a) + 1)) for k, f, a in accepted}  # another figure: checked afresh
+    assert isinstance(plan_order(skewed, ITEMS, RULES, accepted=other), Reject)

@@ -156,11 +156,38 @@ async def _check_online(cfg: Config) -> int:
 
 @app.command()
 def manual(
-    part: Annotated[str, typer.Argument(help="Which part: exceptions.")] = "exceptions",
+    part: Annotated[
+        str,
+        typer.Argument(
+            metavar="[operating|exceptions]", help="The whole manual, or the exception catalogue."
+        ),
+    ] = "operating",
+    config: ConfigOpt = Path("trueup.toml"),
+    html: Annotated[bool, typer.Option("--html", help="HTML instead of Markdown.")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", metavar="DIR", help="Write manual.md and manual.html into DIR instead of printing."
+        ),
+    ] = None,
 ) -> None:
-    """Print the generated operating manual (Markdown)."""
-    from trueup.manual import exceptions_markdown
+    """Print the operating manual, generated from the deployment's config (Markdown, or --html).
 
-    if part != "exceptions":
-        fail(f"unknown manual part {part!r}; expected: exceptions")
-    sys.stdout.write(exceptions_markdown())
+    For the people running the business: which system masters what, the flows and schedules, each exception
+    with its owner, Resolution and actions, the daily and weekly checks per team, finance's reconciliation."""
+    from trueup.manual import exceptions_markdown
+    from trueup.manual.operating import manual_html, manual_markdown
+
+    if part not in ("operating", "exceptions"):
+        fail(f"unknown manual part {part!r}; expected: operating or exceptions")
+    if part == "exceptions":
+        sys.stdout.write(exceptions_markdown())
+        return
+    cfg = load(config)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "manual.md").write_text(manual_markdown(cfg), encoding="utf-8")
+        (out / "manual.html").write_text(manual_html(cfg), encoding="utf-8")
+        console.print(f"manual written to {out / 'manual.md'} and {out / 'manual.html'}")
+        return
+    sys.stdout.write(manual_html(cfg) if html else manual_markdown(cfg))

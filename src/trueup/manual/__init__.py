@@ -1,4 +1,5 @@
-"""The operating manual, generated: today the exception catalogue (docs/exceptions.md).
+"""The operating manual, generated: the exception catalogue (docs/exceptions.md) here, and the full manual
+from a deployment's config in trueup.manual.operating (docs/manual.md).
 
 Written for the people running the business: what each exception means, which team owns it, and what to do.
 A test checks that docs/exceptions.md is exactly what this module generates, so the two never drift.
@@ -6,7 +7,7 @@ A test checks that docs/exceptions.md is exactly what this module generates, so 
 
 from __future__ import annotations
 
-from trueup.model.exceptions import REASONS, Owner
+from trueup.model.exceptions import REASONS, Owner, actions_for
 
 
 def exceptions_markdown() -> str:
@@ -20,7 +21,9 @@ def exceptions_markdown() -> str:
         "the fix.",
         "See them with `trueup exceptions list [--reason CODE] [--owner TEAM]`; after fixing the cause, use",
         "`trueup exceptions retry` (or `--reason CODE` for all of one kind); `resolve` when it was fixed",
-        "outside trueup, `ignore` when nothing is needed. Every action needs `--note` and is audited.",
+        "outside trueup, `ignore` when nothing is needed. Some reasons offer an action that fixes them from",
+        "the queue: `accept-and-post`, `map-and-retry`, `edit-and-post` (see docs/queue.md). Every action",
+        "needs `--note` and an actor (`--actor` or TRUEUP_ACTOR), and is audited.",
         "",
         "| code | owner | at fault | title |",
         "|---|---|---|---|",
@@ -41,5 +44,7 @@ def exceptions_markdown() -> str:
                 info.meaning,
                 "",
                 f"**Resolution:** {info.resolution}",
+                "",
+                "**Actions:** " + ", ".join(f"`{a.replace('_', '-')}`" for a in actions_for(reason)),
             ]
     return "\n".join(lines) + "\n"

@@ -76,7 +76,8 @@ REASONS: dict[Reason, ReasonInfo] = {
         "SKU not in the ERP item master",
         "An order line's SKU has no matching item in the ERP, so the ERP would reject the order.",
         "Create the item in the ERP (products originate there) or correct the SKU in the storefront, "
-        "or add a SKU override in [mappings.skus]; then retry the exception.",
+        "or map it to its ERP SKU from the queue (`trueup exceptions map-and-retry ID --to ERP-SKU`, "
+        "which retries every order that used it) or in [mappings.skus]; then retry the exception.",
     ),
     Reason.INACTIVE_SKU: ReasonInfo(
         Owner.ECOMMERCE,
@@ -111,7 +112,8 @@ REASONS: dict[Reason, ReasonInfo] = {
         "know how to ship the order.",
         "Decide which ERP carrier and service ship this method, have it added to [mappings.carriers] in "
         'trueup.toml (e.g. "premiumcarrier_sameday" = "DPD/SAMEDAY"), then bulk-retry the exceptions '
-        "with this reason.",
+        "with this reason; or map it from the queue (`trueup exceptions map-and-retry ID --to "
+        "DPD/SAMEDAY`), which retries every order that used it.",
         Side.TRUEUP,
     ),
     Reason.TAX_VARIANCE: ReasonInfo(
@@ -120,15 +122,16 @@ REASONS: dict[Reason, ReasonInfo] = {
         "A line's tax differs from its rate applied to its net amount by more than the tolerance; the "
         "ERP's VAT would not agree with the storefront's and month-end would need a journal.",
         "Check the tax rule on the storefront for this product and country. If the storefront figure "
-        "is right, resolve with a note (the ERP will carry the storefront's tax); otherwise correct the "
+        "is right, accept and post it (`trueup exceptions accept-and-post`: the ERP carries the "
+        "storefront's tax and the variance goes to finance's reconciliation list); otherwise correct the "
         "order and retry.",
     ),
     Reason.TOTALS_MISMATCH: ReasonInfo(
         Owner.FINANCE,
         "Order totals do not add up",
         "Lines, shipping and discounts do not add up to the order's grand total or tax total.",
-        "Compare the order in the storefront admin with its invoice; fix the order or resolve with a "
-        "note explaining the difference.",
+        "Compare the order in the storefront admin with its invoice; fix the order and retry, or accept "
+        "and post it as it is (`accept-and-post`: the difference goes to finance's reconciliation list).",
     ),
     Reason.CURRENCY_MISMATCH: ReasonInfo(
         Owner.FINANCE,
