@@ -110,6 +110,8 @@ def test_sync_and_the_exception_queue_at_debug_level_show_nothing_personal(
         "--json",
         "-m",
         "check erasure",
+        "--actor",
+        "dpo",
         "-c",
         str(config),
         env=env,
