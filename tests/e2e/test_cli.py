@@ -65,6 +65,9 @@ def test_the_demo_reports_every_order_posted_or_parked_exactly_once(tmp_path: Pa
     assert summary["outcomes_as_expected"], summary["outcome_mismatches"]
     assert orders["payments_captured_later"] > 0 and orders["waiting"] == 0
     assert summary["orphans"] == {"found": 0, "repaired": 0}  # the sweep at the end of a clean day
+    manual = Path(summary["manual"])  # the operating manual, generated from the demo's own config
+    manual = manual if manual.is_absolute() else tmp_path / manual
+    assert "## Flows and schedules" in manual.read_text(encoding="utf-8")
 
 
 def test_fixing_a_mapping_then_bulk_retrying_posts_the_parked_orders(

@@ -16,6 +16,7 @@ from trueup.cli.common import (
     app,
     console,
     fail,
+    load,
     run_async,
     wait_for_interrupt,
 )
@@ -49,11 +50,25 @@ def demo(
     opts = DemoOptions(orders=orders, seed=seed, workdir=workdir, erp=erp)
     if as_json:
         summary = run_async(run_demo(opts))
+        summary["manual"] = _write_manual(summary)
         print(json.dumps(summary, indent=2))
     else:
         summary = _demo_with_progress(opts, run_demo, _hold_for_exploring if serve else None)
     ok = summary["duplicate_erp_orders"] == 0 and summary["outcomes_as_expected"]
     raise typer.Exit(0 if ok else 1)
+
+
+def _write_manual(summary: dict[str, Any]) -> str:
+    """The operating manual generated from the demo's config, next to it: its Markdown path."""
+    from trueup.manual.operating import manual_html, manual_markdown
+
+    config = Path(summary["config"])
+    cfg = load(config)
+    folder = config.parent / "manual"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manual.md").write_text(manual_markdown(cfg), encoding="utf-8")
+    (folder / "manual.html").write_text(manual_html(cfg), encoding="utf-8")
+    return str(folder / "manual.md")
 
 
 def _hold_for_exploring(world: Any, summary: dict[str, Any]) -> None:
@@ -139,6 +154,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         else (f"MISMATCHES: {summary['outcome_mismatches']}")
     )
     out.print(f"Check: {verdict}.")
+    out.print(f"Operating manual for this deployment: {_write_manual(summary)} (and manual.html)")
 
 
 # exceptions

@@ -78,7 +78,7 @@ def sync_orders(
     async def go() -> tuple[dict[str, int], int]:
         async with open_deployment(cfg, on_event=on_event, since=backfill) as dep:
             if not once:
-                await _until_stopped(dep, [dep.order_schedule], [] if skip_items else [dep.items])
+                await until_stopped(dep, [dep.order_schedule], [] if skip_items else [dep.items])
                 return {}, dep.store.counts(KIND).get(Status.SENT, 0)
             totals = await dep.engine.drain(
                 dep.order_schedule,
@@ -120,14 +120,14 @@ def sync_items(config: ConfigOpt = Path("trueup.toml")) -> None:
         fail(str(exc))
 
 
-async def _until_stopped(dep: Deployment, schedules: list[Schedule], first: list[PeriodicTask]) -> None:
+async def until_stopped(dep: Deployment, schedules: list[Schedule], first: list[PeriodicTask]) -> None:
     """Work these flows on their intervals until Ctrl-C or SIGTERM (`sync … --no-once`)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     interval = dep.config.flows.items.interval_seconds
-    console.print("posting on the flow's interval; Ctrl-C to stop")
+    console.print("working on the flow's interval; Ctrl-C to stop")
     await dep.engine.run(schedules, [(t, interval) for t in first], stop, items_held=await dep.items_held())
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, insert, literal, select, tuple_
+from sqlalchemy import Connection, and_, bindparam, exists, insert, select, tuple_
 
 from trueup.model.work import Done, NewWork, Outcome, Park, Retry, Skip, Status
 from trueup.store.schema import work, work_events
@@ -55,8 +55,8 @@ def _row(work_id: int, at: datetime, event: str, status: str, **values: Any) -> 
 
 
 def record_outcomes(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None:
-    """The events of one recorded batch. A plain success writes nothing unless the record was ever an
-    exception: then one `cleared` event closes its history (one INSERT … SELECT for the batch)."""
+    """The events of one recorded batch. A plain success writes nothing unless the record was ever raised
+    as an exception: then one `cleared` event closes its history (one INSERT … SELECT for the batch)."""
     rows: list[dict[str, Any]] = []
     done: list[int] = []
     for o in outcomes:
@@ -80,24 +80,28 @@ def record_outcomes(conn: Connection, outcomes: Iterable[Outcome], now: datetime
         cleared(conn, done, now)
 
 
+# Built once (a statement's construction costs more than its cached execution): which of a batch's ids
+# were ever raised as exceptions.
+_RAISED = (
+    select(work_events.c.work_id)
+    .where(work_events.c.work_id.in_(bindparam("ids", expanding=True)), work_events.c.event == "raised")
+    .distinct()
+)
+
+
 def cleared(conn: Connection, ids: Sequence[int], now: datetime) -> None:
-    """A `cleared` event for each of `ids` that has a history (posted after being an exception)."""
-    earlier = work_events.alias("earlier")
-    query = select(
-        work.c.id,
-        literal(now).label("at"),
-        literal("cleared").label("event"),
-        literal("engine").label("actor"),
-        literal("").label("action"),
-        work.c.status,
-        literal("").label("note"),
-        literal("{}").label("detail"),
-    ).where(work.c.id.in_(list(ids)), exists().where(earlier.c.work_id == work.c.id))
-    conn.execute(
-        insert(work_events).from_select(
-            ["work_id", "at", "event", "actor", "action", "status", "note", "detail"], query
+    """A `cleared` event for each of `ids` that was raised as an exception (a record that only had
+    transient failed attempts was never an exception: its `failed` events stay, it is not `cleared`).
+    One indexed lookup per batch; a batch of records that were never exceptions writes nothing."""
+    raised = {wid for (wid,) in conn.execute(_RAISED, {"ids": list(ids)})}
+    if raised:
+        statuses = dict(
+            conn.execute(select(work.c.id, work.c.status).where(work.c.id.in_(sorted(raised)))).all()
         )
-    )
+        conn.execute(
+            insert(work_events),
+            [_row(wid, now, "cleared", str(statuses.get(wid, "")), detail="{}") for wid in sorted(raised)],
+        )
 
 
 def raised_on_enqueue(conn: Connection, rows: Sequence[NewWork], now: datetime) -> None:
@@ -155,6 +159,6 @@ def last_raised(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any
 
 
 def with_history(ids: Sequence[int] | None = None) -> Any:
-    """A WHERE clause: the work row has at least one event."""
-    clause = exists().where(work_events.c.work_id == work.c.id)
+    """A WHERE clause: the work row was raised as an exception at least once."""
+    clause = exists().where(work_events.c.work_id == work.c.id, work_events.c.event == "raised")
     return clause if ids is None else and_(clause, work.c.id.in_(list(ids)))

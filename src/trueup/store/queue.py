@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from trueup.model.queue import Accepted, OrderOverrides
 from trueup.store.schema import accepted_variances, queue_mappings, work
@@ -48,26 +48,42 @@ def add_mapping(
     return True
 
 
-def accepted_for(conn: Connection, kind: str, keys: Sequence[str]) -> dict[str, frozenset[Accepted]]:
-    if not keys:
+def accepted_for(conn: Connection, kind: str, keys: Sequence[str] | None) -> dict[str, frozenset[Accepted]]:
+    if keys is not None and not keys:
         return {}
+    query = select(
+        accepted_variances.c.key,
+        accepted_variances.c.reason,
+        accepted_variances.c.field,
+        accepted_variances.c.actual,
+    ).where(accepted_variances.c.kind == kind)
+    if keys is not None:
+        query = query.where(accepted_variances.c.key.in_(list(keys)))
     found: dict[str, set[Accepted]] = {}
-    for key, reason, field, actual in conn.execute(
-        select(
-            accepted_variances.c.key,
-            accepted_variances.c.reason,
-            accepted_variances.c.field,
-            accepted_variances.c.actual,
-        ).where(accepted_variances.c.kind == kind, accepted_variances.c.key.in_(list(keys)))
-    ):
+    for key, reason, field, actual in conn.execute(query):
         found.setdefault(key, set()).add((reason, field, actual))
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def order_overrides(conn: Connection, kind: str, keys: Sequence[str]) -> OrderOverrides:
+def order_overrides(conn: Connection, kind: str, keys: Sequence[str] | None) -> OrderOverrides:
+    """The queue's mappings, and the variances accepted for `keys` (every key of `kind` when None)."""
     maps = mappings(conn)
     carriers = {k: _carrier(v) for k, v in maps.get("carrier", {}).items()}
     return OrderOverrides(carriers, maps.get("sku", {}), accepted_for(conn, kind, keys))
+
+
+# Built once: a statement's construction costs more than its (cached) execution.
+_GENERATION = select(
+    select(func.coalesce(func.max(queue_mappings.c.id), 0)).scalar_subquery(),
+    select(func.coalesce(func.max(accepted_variances.c.id), 0)).scalar_subquery(),
+)
+
+
+def generation(conn: Connection) -> tuple[int, int]:
+    """Changes whenever a mapping or an accepted variance is added (both tables are append-only): one
+    cheap query that lets a reader keep what it read until then."""
+    row = conn.execute(_GENERATION).one()
+    return int(row[0]), int(row[1])
 
 
 def _carrier(text: str) -> tuple[str, str]:
