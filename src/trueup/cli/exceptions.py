@@ -194,7 +194,11 @@ def exc_show(
         fail(f"no exception {ident!r} (expected #id or an order id; see `trueup exceptions list`)")
         return
     if not reveal:
+        from trueup.security.pii import mask_text
+
         found = masked_view(found)
+        # a person's note may quote the customer's e-mail or phone, like an audit note
+        found["history"] = [{**e, "note": mask_text(str(e.get("note") or ""))} for e in found["history"]]
     if as_json:
         print(json.dumps(found, indent=2, default=str))
         return
