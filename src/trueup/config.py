@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from trueup.alerts.settings import AlertsConfig
 from trueup.config_rules import plain, url_problem
 from trueup.errors import ConfigError, ConfigProblems, Fatal
 from trueup.model.items import FieldLimits, StreetLines
@@ -366,6 +367,7 @@ class Config(Section):
     stock: StockConfig = StockConfig()
     prices: PricesConfig = PricesConfig()
     security: SecurityConfig = SecurityConfig()
+    alerts: AlertsConfig = AlertsConfig()  # trueup.alerts.settings, docs/alerts.md
 
 
 M = TypeVar("M", bound=BaseModel)
