@@ -2,6 +2,7 @@
 
 from rich.markup import escape
 
+import trueup.cli.report  # noqa: F401  (registers `trueup report …` and `trueup alerts …`)
 from trueup.cli import demo, exceptions, fulfilment, prices, sandbox, security, setup, stock, sync
 from trueup.cli.common import app
 
