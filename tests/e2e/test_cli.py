@@ -65,6 +65,11 @@ def test_the_demo_reports_every_order_posted_or_parked_exactly_once(tmp_path: Pa
     assert summary["outcomes_as_expected"], summary["outcome_mismatches"]
     assert orders["payments_captured_later"] > 0 and orders["waiting"] == 0
     assert summary["orphans"] == {"found": 0, "repaired": 0}  # the sweep at the end of a clean day
+    # every team told by e-mail over the demo's real SMTP server, each alert once (docs/alerts.md)
+    alerts = summary["alerts"]
+    assert alerts["sent"]["email"] == alerts["alerts"] + alerts["digests"] > 0
+    assert alerts["failed"] == 0 and alerts["sent_again_on_second_pass"] == 0
+    assert alerts["emails_received"] == alerts["sent"]["email"] + 1  # and the daily report
 
 
 def test_fixing_a_mapping_then_bulk_retrying_posts_the_parked_orders(

@@ -70,6 +70,7 @@ class AlertTask:
         self.store, self.config, self.clock, self.call = store, config, clock, call
         self.environ = environ
         self.sent: Counter[str] = Counter()  # messages delivered since start, by channel kind
+        self.sent_by_route: Counter[str] = Counter()  # and by channel name (`email:finance`)
         # each channel's last delivery error, for the log and `trueup alerts status`
         self.errors: dict[str, str] = {}
 
@@ -218,6 +219,7 @@ class AlertTask:
                 kind = channel.partition(":")[0]
                 result.sent[kind] += 1
                 self.sent[kind] += 1
+                self.sent_by_route[channel] += 1
                 result.alerts += role == "alert"
                 result.digests += role == "digest"
         return result
