@@ -52,8 +52,8 @@ def seeded_day(url: str) -> Store:
     return store
 
 
-def test_the_report_of_a_seeded_day(sqlite_url: str) -> None:
-    store = seeded_day(sqlite_url)
+def test_the_report_of_a_seeded_day(db_url: str) -> None:
+    store = seeded_day(db_url)
     with store.tx() as conn:
         report = build(conn, DAY, datetime(2026, 11, 24, 7, 0))
     assert report.summary() == {

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, or_, select
 
 from trueup.model.exceptions import Reason, owner_of
 from trueup.model.work import Status
+from trueup.security.pii import mask_text
 from trueup.store.schema import alerts, audit, work
 
 # Audit actions that are not a person acting on an exception.
@@ -190,7 +191,7 @@ def _resolved(conn: Connection, start: datetime, end: datetime) -> tuple[list[Li
                 at=r.at,
                 actor=r.actor,
                 action=r.action,
-                note=r.note,
+                note=mask_text(r.note or ""),
                 impact_minor=int(r.impact_minor or 0),
                 currency=r.currency,
             )

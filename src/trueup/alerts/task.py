@@ -29,6 +29,7 @@ from trueup.alerts.channels import Channel, DeliveryError, EmailChannel, Message
 from trueup.alerts.messages import alert, digest
 from trueup.alerts.settings import AlertsConfig, RouteConfig
 from trueup.config import secret_value
+from trueup.errors import Fatal
 from trueup.ports import Clock
 from trueup.store import Store
 
@@ -107,7 +108,7 @@ class AlertTask:
     # -- delivering -----------------------------------------------------------------------------------
     def _backoff(self, attempts: int) -> timedelta:
         cfg = self.config
-        seconds = min(cfg.retry_max_seconds, cfg.retry_base_seconds * 2.0 ** min(attempts, 30))
+        seconds = min(cfg.retry_max_seconds, cfg.retry_base_seconds * 2.0 ** min(max(attempts - 1, 0), 30))
         return timedelta(seconds=seconds)
 
     def _route(self, channel: str) -> tuple[str, str, RouteConfig] | None:
@@ -200,8 +201,8 @@ class AlertTask:
                     if channel not in made:
                         try:
                             made[channel] = self.make_channel(session, channel)
-                        except DeliveryError as exc:
-                            made[channel] = exc
+                        except (DeliveryError, Fatal) as exc:  # a secret missing or unreadable
+                            made[channel] = DeliveryError(str(exc))
                     target = made[channel]
                     if isinstance(target, DeliveryError):
                         raise target
