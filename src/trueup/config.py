@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from trueup.alerts.settings import AlertsConfig
 from trueup.config_rules import plain, url_problem
 from trueup.errors import ConfigError, ConfigProblems, Fatal
 from trueup.model.items import FieldLimits, StreetLines
@@ -366,6 +367,7 @@ class Config(Section):
     stock: StockConfig = StockConfig()
     prices: PricesConfig = PricesConfig()
     security: SecurityConfig = SecurityConfig()
+    alerts: AlertsConfig = AlertsConfig()  # trueup.alerts.settings, docs/alerts.md
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -569,6 +571,24 @@ database_url = "sqlite:///trueup.db"   # or postgresql://user@host/dbname
 batch_size = 64
 retry_base_seconds = 2
 max_attempts = 8
+
+# Alerts to each owner team, and the daily report (docs/alerts.md). Uncomment and fill in:
+# [alerts.smtp]
+# host = "smtp.example.co.uk"
+# port = 587
+# security = "starttls"
+# username = "trueup"                  # the password: env TRUEUP_SMTP_PASSWORD
+# sender = "trueup@example.co.uk"
+#
+# [alerts.routes.finance]
+# email = ["finance@example.co.uk"]
+# slack_url_env = "TRUEUP_SLACK_FINANCE"
+#
+# [alerts.routes.default]             # every team without a route of its own
+# email = ["ops@example.co.uk"]
+#
+# [alerts.daily_report]
+# at = "07:00"                         # UTC
 """
 
 

@@ -11,6 +11,7 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from trueup.config import dump_toml, parse_config
 from trueup.deployment import Deployment, open_deployment, orphan_sweep
 from trueup.flows.orders import KIND
 from trueup.model.work import Status
+from trueup.sandbox.smtp import SmtpSink
 from trueup.sandbox.stock_day import StockDay, active_skus
 from trueup.sandbox.world import World, trading_day
 from trueup.store import Store
@@ -66,11 +68,15 @@ async def run_demo(
         scenario, erp_kind=opts.erp, erp_faults=Faults(error_rate=opts.erp_error_rate, seed=opts.seed)
     )
     world.start()
+    stack = ExitStack()
     try:
         if opts.workdir.exists():
             shutil.rmtree(opts.workdir)
         opts.workdir.mkdir(parents=True)
         data = demo_config(world, opts.workdir)
+        mail = SmtpSink().start()  # alerts go to a real SMTP server on loopback
+        stack.callback(mail.stop)
+        data["alerts"] = demo_alerts(mail, opts.workdir)
         (opts.workdir / "trueup.toml").write_text(dump_toml(data), encoding="utf-8")
         os.environ.update(world.env())
         config = parse_config(data)
@@ -96,6 +102,7 @@ async def run_demo(
             }
             # The second net: every paid order should be linked now, so a clean day finds nothing.
             orphans = await orphan_sweep(dep).sync()
+            alerted = await _alerts(dep, mail)
         erp_counts = world.erp_order_counts()
         summary = {
             "seed": opts.seed,
@@ -123,6 +130,7 @@ async def run_demo(
             "prices": prices,
             "passes": {"first": dict(first), "after_capture": dict(second)},
             "orphans": {"found": orphans.found, "repaired": orphans.repaired},
+            "alerts": alerted,
             "database": str(opts.workdir / "demo.db"),
             "config": str(opts.workdir / "trueup.toml"),
         }
@@ -130,7 +138,45 @@ async def run_demo(
             hold(world, summary)
         return summary
     finally:
+        stack.close()
         world.stop()
+
+
+def demo_alerts(mail: SmtpSink, workdir: Path) -> dict[str, Any]:
+    """Every team's alerts by e-mail to the demo's SMTP sink (docs/alerts.md)."""
+    teams = ("finance", "ecommerce", "warehouse")
+    return {
+        "smtp": mail.config(),
+        "routes": {team: {"email": [f"{team}@demo.test"]} for team in teams},
+        "daily_report": {"out_dir": str(workdir / "reports")},
+    }
+
+
+async def _alerts(dep: Deployment, mail: SmtpSink) -> dict[str, Any]:
+    """The alert task's passes over the day's exceptions, and the daily report, both by real SMTP."""
+    from trueup.alerts.report import build
+    from trueup.alerts.report_out import email_channel, message, write
+    from trueup.alerts.task import AlertTask
+    from trueup.runtime.clock import SystemClock
+
+    task = AlertTask(dep.store, dep.config.alerts, SystemClock(), dep.backend.call)
+    result = await task.sync()
+    again = await task.sync()  # a second pass sends nothing twice
+    now = SystemClock().now()
+    with dep.store.tx() as conn:
+        report = build(conn, now.date(), now, ageing_hours=dep.config.alerts.daily_report.ageing_hours)
+    html, _csv = write(report, Path(dep.config.alerts.daily_report.out_dir))
+    await email_channel(dep.config.alerts).send(message(report))
+    return {
+        "sent": dict(sorted(task.sent.items())),
+        "by_route": dict(sorted(task.sent_by_route.items())),
+        "alerts": result.alerts,
+        "digests": result.digests,
+        "failed": result.failed + again.failed,
+        "sent_again_on_second_pass": sum(again.sent.values()),
+        "emails_received": len(mail.messages),
+        "daily_report": str(html),
+    }
 
 
 async def _stock_day(world: World, dep: Deployment, seed: int) -> dict[str, int]:

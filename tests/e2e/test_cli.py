@@ -68,6 +68,11 @@ def test_the_demo_reports_every_order_posted_or_parked_exactly_once(tmp_path: Pa
     manual = Path(summary["manual"])  # the operating manual, generated from the demo's own config
     manual = manual if manual.is_absolute() else tmp_path / manual
     assert "## Flows and schedules" in manual.read_text(encoding="utf-8")
+    # every team told by e-mail over the demo's real SMTP server, each alert once (docs/alerts.md)
+    alerts = summary["alerts"]
+    assert alerts["sent"]["email"] == alerts["alerts"] + alerts["digests"] > 0
+    assert alerts["failed"] == 0 and alerts["sent_again_on_second_pass"] == 0
+    assert alerts["emails_received"] == alerts["sent"]["email"] + 1  # and the daily report
 
 
 def test_fixing_a_mapping_then_bulk_retrying_posts_the_parked_orders(

@@ -152,6 +152,7 @@ def run(
 ) -> None:
     """Run every enabled flow and check on its interval until stopped (Ctrl-C or SIGTERM)."""
     from trueup.cli.progress import PassProgress, fan_out
+    from trueup.alerts.schedule import periodic_tasks as alert_tasks
     from trueup.deployment import open_deployment, orphan_sweep
     from trueup.flows.prices import PriceDriftCheck
     from trueup.flows.stock import DriftCheck
@@ -190,6 +191,7 @@ def run(
             if cfg.flows.despatches.enabled and dep.fulfilment_checks is not None:
                 periodic.append((dep.fulfilment_checks, cfg.flows.despatches.interval_seconds))
             periodic.append((_daily_purge(dep), 86_400.0))
+            periodic += alert_tasks(dep.store, cfg.alerts, dep.backend.call)  # [alerts]: their own breaker
             console.print("trueup running; Ctrl-C to stop")
             with stack:
                 await dep.engine.run(schedules, periodic, stop, items_held=await dep.items_held())

@@ -218,3 +218,24 @@ accepted_variances = Table(
     Column("reconciled_by", String(64)),
     UniqueConstraint("kind", "key", "reason", "field", "actual", name="uq_accepted_variance"),
 )
+
+# The alert outbox (trueup.alerts): one row per channel and exception, so that nothing is sent twice. A row
+# is written when the exception is seen and marked sent once the channel took it (at-least-once: a crash
+# between the two sends it again). The daily report's deliveries are rows here too (reason
+# `daily_report`, key the day).
+alerts = Table(
+    "alerts",
+    Column("channel", String(64), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("work_id", BigInteger),
+    Column("raised_at", DateTime, nullable=False),
+    Column("status", String(12), nullable=False),  # pending, sent, cleared, failed
+    Column("role", String(8)),  # alert or digest, once sent
+    Column("delivery", String(64)),  # the message it went out in (shared by a digest's rows)
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", DateTime, nullable=False),
+    Column("last_error", Text),
+    Column("sent_at", DateTime),
+    UniqueConstraint("channel", "reason", "key", name="uq_alerts_channel_reason_key"),
+    Index("ix_alerts_due", "status", "next_at"),
+)
