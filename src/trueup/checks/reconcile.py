@@ -132,23 +132,31 @@ def _finding(frame: pl.DataFrame, reason: str, sf: pl.Expr, erp: pl.Expr, rule: 
     )
 
 
-def _per_order(docs: pl.DataFrame, kind: str) -> pl.DataFrame:
-    """One row per order: the sum of its documents of one kind (an ERP may invoice per despatch)."""
-    return (
-        docs.lazy()
-        .filter(pl.col("kind") == kind)
-        .group_by("order_id")
-        .agg(
-            pl.col("currency").first(),
-            pl.col("posted_on").min(),
-            *(pl.col(c).sum().alias(c) if c not in ("shipping", "discount") else _nullable_sum(c) for c in MONEY),
-        )
-        .collect()
+def _fold(docs: pl.DataFrame) -> pl.DataFrame:
+    """One row per order and kind: the sum of its documents (an ERP may invoice per despatch). Only the
+    orders with more than one document are grouped; the rest pass through as they are."""
+    dup = docs.select("order_id", "kind").hash_rows(3).is_duplicated()
+    if not dup.any():
+        return docs
+    many = docs.filter(dup).group_by("order_id", "kind").agg(
+        pl.col("posted_on").min(),
+        pl.col("currency").first(),
+        *(pl.col(c).sum() if c not in ("shipping", "discount") else _nullable_sum(c) for c in MONEY),
     )
+    return pl.concat([docs.filter(~dup), many.select(docs.columns)])
 
 
 def _nullable_sum(column: str) -> pl.Expr:
     return pl.when(pl.col(column).is_null().all()).then(None).otherwise(pl.col(column).sum()).alias(column)
+
+
+def _differing(a: pl.DataFrame, b: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows of each side with no identical row on the other: a cheap pass over every row (a 64-bit
+    fingerprint of the compared columns), so that the exact comparison runs on the differences only.
+    Rows that agree on every compared column cannot differ; a differing row is missed only if its
+    fingerprint equals another row's on the other side (odds about rows / 2^64)."""
+    ha, hb = a.select(columns).hash_rows(11), b.select(columns).hash_rows(11)
+    return a.filter(~ha.is_in(hb.implode())), b.filter(~hb.is_in(ha.implode()))
 
 
 def _line_rules(lines: pl.DataFrame) -> pl.DataFrame:
@@ -190,8 +198,8 @@ def _rounding_rule(erp_tax: pl.Expr) -> pl.Expr:
     return expr
 
 
-def _invoices(sf: Books, erp: Books, tol: Tolerances) -> list[pl.DataFrame]:
-    a, b = _per_order(sf.documents, INVOICE), _per_order(erp.documents, INVOICE)
+def _invoices(da: pl.DataFrame, db: pl.DataFrame, sf: Books, tol: Tolerances) -> list[pl.DataFrame]:
+    a, b = da.filter(pl.col("kind") == INVOICE), db.filter(pl.col("kind") == INVOICE)
     joined = a.join(b, on="order_id", how="full", suffix="_erp", coalesce=True)
     left, right = joined.filter(pl.col("gross_erp").is_null()), joined.filter(pl.col("gross").is_null())
     both = joined.filter(pl.col("gross").is_not_null() & pl.col("gross_erp").is_not_null())
@@ -204,7 +212,11 @@ def _invoices(sf: Books, erp: Books, tol: Tolerances) -> list[pl.DataFrame]:
         out.append(_finding(off, reason, pl.col(column), pl.col(f"{column}_erp"), f"{column} differs"))
     taxed = both.filter(pl.col("tax") != pl.col("tax_erp"))
     if taxed.height:
-        rules = _line_rules(sf.lines) if sf.lines is not None else pl.DataFrame(schema={"order_id": pl.String})
+        rules = (
+            _line_rules(sf.lines.filter(pl.col("order_id").is_in(taxed["order_id"].implode())))
+            if sf.lines is not None
+            else pl.DataFrame(schema={"order_id": pl.String})
+        )
         taxed = taxed.join(rules, on="order_id", how="left")
         if "line_count" not in taxed.columns:
             taxed = taxed.with_columns(pl.lit(1).alias("line_count"), *(pl.lit(None, pl.Int64).alias(c) for c in RULE_NAMES))
@@ -215,8 +227,8 @@ def _invoices(sf: Books, erp: Books, tol: Tolerances) -> list[pl.DataFrame]:
     return out
 
 
-def _credits(sf: Books, erp: Books, tol: Tolerances) -> list[pl.DataFrame]:
-    a, b = _per_order(sf.documents, CREDIT), _per_order(erp.documents, CREDIT)
+def _credits(da: pl.DataFrame, db: pl.DataFrame, tol: Tolerances) -> list[pl.DataFrame]:
+    a, b = da.filter(pl.col("kind") == CREDIT), db.filter(pl.col("kind") == CREDIT)
     joined = a.join(b, on="order_id", how="full", suffix="_erp", coalesce=True)
     off = (pl.col("net") - pl.col("net_erp")).abs().gt(tol.money_minor) | (
         pl.col("tax") - pl.col("tax_erp")
@@ -231,21 +243,27 @@ def _credits(sf: Books, erp: Books, tol: Tolerances) -> list[pl.DataFrame]:
 def _lines(sf: Books, erp: Books, tol: Tolerances) -> list[pl.DataFrame]:
     if sf.lines is None or erp.lines is None:
         return []
-    currency = sf.documents.lazy().filter(pl.col("kind") == INVOICE).group_by("order_id").agg(pl.col("currency").first())
-    # Only orders both sides hold lines for: an order missing on one side is already a document finding.
-    a = sf.lines.lazy().join(erp.lines.lazy().select("order_id").unique(), on="order_id", how="semi")
-    b = erp.lines.lazy().join(sf.lines.lazy().select("order_id").unique(), on="order_id", how="semi")
+    la, lb = _differing(sf.lines, erp.lines, ["order_id", "line_no", "sku", "qty"])
+    joined = la.join(lb, on=["order_id", "line_no"], how="full", suffix="_erp", coalesce=True).filter(
+        pl.col("sku").is_null()
+        | pl.col("sku_erp").is_null()
+        | (pl.col("sku") != pl.col("sku_erp"))
+        | ((pl.col("qty") - pl.col("qty_erp")).abs() > tol.quantity)
+    )
+    # A line on one side only counts where the other side holds lines for the order at all: an order
+    # missing on one side is a document finding already.
+    orders = joined["order_id"].unique().implode()
+    held_sf = sf.lines.filter(pl.col("order_id").is_in(orders))["order_id"].unique().implode()
+    held_erp = erp.lines.filter(pl.col("order_id").is_in(orders))["order_id"].unique().implode()
+    currency = (
+        sf.documents.filter(pl.col("order_id").is_in(orders) & (pl.col("kind") == INVOICE))
+        .group_by("order_id")
+        .agg(pl.col("currency").first())
+    )
     joined = (
-        a.join(b, on=["order_id", "line_no"], how="full", suffix="_erp", coalesce=True)
-        .filter(
-            pl.col("sku").is_null()
-            | pl.col("sku_erp").is_null()
-            | (pl.col("sku") != pl.col("sku_erp"))
-            | ((pl.col("qty") - pl.col("qty_erp")).abs() > tol.quantity)
-        )
+        joined.filter(pl.col("order_id").is_in(held_sf) & pl.col("order_id").is_in(held_erp))
         .join(currency, on="order_id", how="left")
         .with_columns(pl.lit(None, pl.String).alias("currency_erp"))
-        .collect()
     )
     gross, gross_erp = pl.col("net") + pl.col("tax"), pl.col("net_erp") + pl.col("tax_erp")
     sku_off = pl.col("sku").is_null() | pl.col("sku_erp").is_null() | (pl.col("sku") != pl.col("sku_erp"))
@@ -269,7 +287,9 @@ def _lines(sf: Books, erp: Books, tol: Tolerances) -> list[pl.DataFrame]:
 
 def reconcile(storefront: Books, erp: Books, tolerances: Tolerances = Tolerances()) -> pl.DataFrame:
     """Every difference between the two books, one row per finding (FINDING_SCHEMA)."""
-    parts = [*_invoices(storefront, erp, tolerances), *_credits(storefront, erp, tolerances)]
+    compared = [c for c in DOC_SCHEMA if c != "posted_on"]  # an ERP posts on its own day: not a difference
+    da, db = _differing(_fold(storefront.documents), _fold(erp.documents), compared)
+    parts = [*_invoices(da, db, storefront, tolerances), *_credits(da, db, tolerances)]
     parts += _lines(storefront, erp, tolerances)
     parts = [p.cast(FINDING_SCHEMA) for p in parts if p.height]  # type: ignore[arg-type]
     if not parts:
