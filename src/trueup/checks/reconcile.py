@@ -35,37 +35,43 @@ INVOICE = "invoice"
 CREDIT = "credit_note"
 MONEY = ("net", "tax", "shipping", "discount", "gross")
 
-DOC_SCHEMA: dict[str, pl.DataType] = {
-    "order_id": pl.String(),
-    "kind": pl.String(),  # INVOICE | CREDIT
-    "posted_on": pl.Date(),
-    "currency": pl.String(),
-    "net": pl.Int64(),  # everything before tax, shipping included, discounts taken off
-    "tax": pl.Int64(),
-    "shipping": pl.Int64(),  # null: this side does not report it
-    "discount": pl.Int64(),
-    "gross": pl.Int64(),
-}
-LINE_SCHEMA: dict[str, pl.DataType] = {
-    "order_id": pl.String(),
-    "line_no": pl.Int32(),
-    "sku": pl.String(),
-    "qty": pl.Int64(),
-    "net": pl.Int64(),
-    "tax": pl.Int64(),
-    "rate": pl.Int32(),  # hundredths of a percent: 20% is 2000
-}
-FINDING_SCHEMA: dict[str, pl.DataType] = {
-    "order_id": pl.String(),
-    "reason": pl.String(),
-    "line_no": pl.Int32(),  # null for a document-level finding
-    "currency": pl.String(),
-    "storefront": pl.Int64(),
-    "erp": pl.Int64(),
-    "difference": pl.Int64(),  # storefront − ERP, minor units
-    "money_at_risk": pl.Int64(),
-    "rule": pl.String(),
-}
+DOC_SCHEMA = pl.Schema(
+    {
+        "order_id": pl.String(),
+        "kind": pl.String(),  # INVOICE | CREDIT
+        "posted_on": pl.Date(),
+        "currency": pl.String(),
+        "net": pl.Int64(),  # everything before tax, shipping included, discounts taken off
+        "tax": pl.Int64(),
+        "shipping": pl.Int64(),  # null: this side does not report it
+        "discount": pl.Int64(),
+        "gross": pl.Int64(),
+    }
+)
+LINE_SCHEMA = pl.Schema(
+    {
+        "order_id": pl.String(),
+        "line_no": pl.Int32(),
+        "sku": pl.String(),
+        "qty": pl.Int64(),
+        "net": pl.Int64(),
+        "tax": pl.Int64(),
+        "rate": pl.Int32(),  # hundredths of a percent: 20% is 2000
+    }
+)
+FINDING_SCHEMA = pl.Schema(
+    {
+        "order_id": pl.String(),
+        "reason": pl.String(),
+        "line_no": pl.Int32(),  # null for a document-level finding
+        "currency": pl.String(),
+        "storefront": pl.Int64(),
+        "erp": pl.Int64(),
+        "difference": pl.Int64(),  # storefront − ERP, minor units
+        "money_at_risk": pl.Int64(),
+        "rule": pl.String(),
+    }
+)
 
 ORPHANED = Reason.LEDGER_ORPHANED
 UNKNOWN = Reason.LEDGER_UNKNOWN
@@ -80,7 +86,7 @@ NO_CREDIT = Reason.REFUND_WITHOUT_CREDIT_NOTE
 CREDIT_DIFF = Reason.CREDIT_NOTE_MISMATCH
 KINDS = (ORPHANED, UNKNOWN, NET, TAX, ROUNDING, SHIPPING, DISCOUNT, SKU, QUANTITY, NO_CREDIT, CREDIT_DIFF)
 
-# The journal finance would post to clear each kind, in the ERP's terms (the difference's sign says which way).
+# The journal finance would post to clear each kind (the difference's sign says which way).
 JOURNALS: dict[str, str] = {
     ORPHANED: "Raise the invoice: Dr Trade debtors (gross) / Cr Sales (net) / Cr VAT output (tax)",
     UNKNOWN: "Investigate; if not a web sale reclassify, else reverse: Dr Sales, Dr VAT output / Cr Debtors",
@@ -117,7 +123,9 @@ class Books:
         return cls(pl.DataFrame(schema=DOC_SCHEMA), pl.DataFrame(schema=LINE_SCHEMA))
 
 
-def _finding(frame: pl.DataFrame, reason: str, sf: pl.Expr, erp: pl.Expr, rule: pl.Expr | str) -> pl.DataFrame:
+def _finding(
+    frame: pl.DataFrame, reason: str, sf: pl.Expr, erp: pl.Expr, rule: pl.Expr | str
+) -> pl.DataFrame:
     diff = sf.fill_null(0) - erp.fill_null(0)
     return frame.select(
         pl.col("order_id"),
@@ -138,12 +146,20 @@ def _fold(docs: pl.DataFrame) -> pl.DataFrame:
     dup = docs.select("order_id", "kind").hash_rows(3).is_duplicated()
     if not dup.any():
         return docs
-    many = docs.filter(dup).group_by("order_id", "kind").agg(
-        pl.col("posted_on").min(),
-        pl.col("currency").first(),
-        *(pl.col(c).sum() if c not in ("shipping", "discount") else _nullable_sum(c) for c in MONEY),
+    many = (
+        docs.filter(dup)
+        .group_by("order_id", "kind")
+        .agg(
+            pl.col("posted_on").min(),
+            pl.col("currency").first(),
+            *(pl.col(c).sum() if c not in ("shipping", "discount") else _nullable_sum(c) for c in MONEY),
+        )
     )
     return pl.concat([docs.filter(~dup), many.select(docs.columns)])
+
+
+def _unreported(frame: pl.DataFrame, column: str) -> bool:
+    return frame.height > 0 and frame[column].null_count() == frame.height
 
 
 def _nullable_sum(column: str) -> pl.Expr:
@@ -194,7 +210,9 @@ def _rounding_rule(erp_tax: pl.Expr) -> pl.Expr:
     """Name the rounding rule that reproduces the ERP's tax from the storefront's lines, if one does."""
     expr: pl.Expr = pl.lit("within the rounding tolerance; no single rule reproduces the ERP's figure")
     for column, name in reversed(RULE_NAMES.items()):
-        expr = pl.when(pl.col(column) == erp_tax).then(pl.lit(f"ERP recalculates tax by {name}")).otherwise(expr)
+        expr = (
+            pl.when(pl.col(column) == erp_tax).then(pl.lit(f"ERP recalculates tax by {name}")).otherwise(expr)
+        )
     return expr
 
 
@@ -204,8 +222,12 @@ def _invoices(da: pl.DataFrame, db: pl.DataFrame, sf: Books, tol: Tolerances) ->
     left, right = joined.filter(pl.col("gross_erp").is_null()), joined.filter(pl.col("gross").is_null())
     both = joined.filter(pl.col("gross").is_not_null() & pl.col("gross_erp").is_not_null())
     out = [
-        _finding(left, ORPHANED, pl.col("gross"), pl.lit(None, pl.Int64), "in the storefront, not in the ERP"),
-        _finding(right, UNKNOWN, pl.lit(None, pl.Int64), pl.col("gross_erp"), "ERP invoice, no storefront order"),
+        _finding(
+            left, ORPHANED, pl.col("gross"), pl.lit(None, pl.Int64), "in the storefront, not in the ERP"
+        ),
+        _finding(
+            right, UNKNOWN, pl.lit(None, pl.Int64), pl.col("gross_erp"), "ERP invoice, no storefront order"
+        ),
     ]
     for column, reason in (("net", NET), ("shipping", SHIPPING), ("discount", DISCOUNT)):
         off = both.filter((pl.col(column) - pl.col(f"{column}_erp")).abs() > tol.money_minor)
@@ -219,11 +241,29 @@ def _invoices(da: pl.DataFrame, db: pl.DataFrame, sf: Books, tol: Tolerances) ->
         )
         taxed = taxed.join(rules, on="order_id", how="left")
         if "line_count" not in taxed.columns:
-            taxed = taxed.with_columns(pl.lit(1).alias("line_count"), *(pl.lit(None, pl.Int64).alias(c) for c in RULE_NAMES))
+            taxed = taxed.with_columns(
+                pl.lit(1).alias("line_count"), *(pl.lit(None, pl.Int64).alias(c) for c in RULE_NAMES)
+            )
         allowance = pl.max_horizontal(pl.col("line_count").fill_null(1), 1) * tol.tax_rounding_minor_per_line
         rounding = (pl.col("tax") - pl.col("tax_erp")).abs() <= allowance
-        out.append(_finding(taxed.filter(rounding), ROUNDING, pl.col("tax"), pl.col("tax_erp"), _rounding_rule(pl.col("tax_erp"))))
-        out.append(_finding(taxed.filter(~rounding), TAX, pl.col("tax"), pl.col("tax_erp"), "beyond rounding: rate or taxable amount differs"))
+        out.append(
+            _finding(
+                taxed.filter(rounding),
+                ROUNDING,
+                pl.col("tax"),
+                pl.col("tax_erp"),
+                _rounding_rule(pl.col("tax_erp")),
+            )
+        )
+        out.append(
+            _finding(
+                taxed.filter(~rounding),
+                TAX,
+                pl.col("tax"),
+                pl.col("tax_erp"),
+                "beyond rounding: rate or taxable amount differs",
+            )
+        )
     return out
 
 
@@ -234,9 +274,27 @@ def _credits(da: pl.DataFrame, db: pl.DataFrame, tol: Tolerances) -> list[pl.Dat
         pl.col("tax") - pl.col("tax_erp")
     ).abs().gt(tol.money_minor)
     return [
-        _finding(joined.filter(pl.col("gross_erp").is_null()), NO_CREDIT, pl.col("gross"), pl.lit(None, pl.Int64), "storefront refund, no ERP credit note"),
-        _finding(joined.filter(pl.col("gross").is_null()), UNKNOWN, pl.lit(None, pl.Int64), pl.col("gross_erp"), "ERP credit note, no storefront refund"),
-        _finding(joined.filter(pl.col("gross").is_not_null() & pl.col("gross_erp").is_not_null() & off), CREDIT_DIFF, pl.col("gross"), pl.col("gross_erp"), "credit note totals differ"),
+        _finding(
+            joined.filter(pl.col("gross_erp").is_null()),
+            NO_CREDIT,
+            pl.col("gross"),
+            pl.lit(None, pl.Int64),
+            "storefront refund, no ERP credit note",
+        ),
+        _finding(
+            joined.filter(pl.col("gross").is_null()),
+            UNKNOWN,
+            pl.lit(None, pl.Int64),
+            pl.col("gross_erp"),
+            "ERP credit note, no storefront refund",
+        ),
+        _finding(
+            joined.filter(pl.col("gross").is_not_null() & pl.col("gross_erp").is_not_null() & off),
+            CREDIT_DIFF,
+            pl.col("gross"),
+            pl.col("gross_erp"),
+            "credit note totals differ",
+        ),
     ]
 
 
@@ -269,8 +327,10 @@ def _lines(sf: Books, erp: Books, tol: Tolerances) -> list[pl.DataFrame]:
     sku_off = pl.col("sku").is_null() | pl.col("sku_erp").is_null() | (pl.col("sku") != pl.col("sku_erp"))
     skus, qtys = joined.filter(sku_off), joined.filter(~sku_off)
     sku_rule = (
-        pl.when(pl.col("sku_erp").is_null()).then(pl.lit("line not in the ERP"))
-        .when(pl.col("sku").is_null()).then(pl.lit("line only in the ERP"))
+        pl.when(pl.col("sku_erp").is_null())
+        .then(pl.lit("line not in the ERP"))
+        .when(pl.col("sku").is_null())
+        .then(pl.lit("line only in the ERP"))
         .otherwise(pl.concat_str(pl.lit("storefront "), pl.col("sku"), pl.lit(", ERP "), pl.col("sku_erp")))
     )
     # Money at risk of a quantity difference: the units' share of the storefront line's gross.
@@ -287,11 +347,13 @@ def _lines(sf: Books, erp: Books, tol: Tolerances) -> list[pl.DataFrame]:
 
 def reconcile(storefront: Books, erp: Books, tolerances: Tolerances = Tolerances()) -> pl.DataFrame:
     """Every difference between the two books, one row per finding (FINDING_SCHEMA)."""
-    compared = [c for c in DOC_SCHEMA if c != "posted_on"]  # an ERP posts on its own day: not a difference
-    da, db = _differing(_fold(storefront.documents), _fold(erp.documents), compared)
+    a, b = _fold(storefront.documents), _fold(erp.documents)
+    # An ERP posts on its own day (not a difference); a column one side does not report is not compared.
+    compared = [c for c in DOC_SCHEMA if c != "posted_on" and not (_unreported(a, c) or _unreported(b, c))]
+    da, db = _differing(a, b, compared)
     parts = [*_invoices(da, db, storefront, tolerances), *_credits(da, db, tolerances)]
     parts += _lines(storefront, erp, tolerances)
-    parts = [p.cast(FINDING_SCHEMA) for p in parts if p.height]  # type: ignore[arg-type]
+    parts = [p.cast(FINDING_SCHEMA) for p in parts if p.height]
     if not parts:
         return pl.DataFrame(schema=FINDING_SCHEMA)
     return pl.concat(parts).sort("order_id", "reason", "line_no", nulls_last=False)

@@ -41,7 +41,10 @@ def sample_books(
         (pl.lit(start) + pl.duration(days=_rand("i", seed + 1, days))).alias("posted_on"),
         pl.when(_rand("i", seed + 2, 10) == 0).then(pl.lit("EUR")).otherwise(pl.lit("GBP")).alias("currency"),
         (_rand("i", seed + 3, 3) * 199).alias("shipping"),
-        pl.when(_rand("i", seed + 4, 5) == 0).then(_rand("i", seed + 5, 500) + 1).otherwise(0).alias("discount"),
+        pl.when(_rand("i", seed + 4, 5) == 0)
+        .then(_rand("i", seed + 5, 500) + 1)
+        .otherwise(0)
+        .alias("discount"),
     )
     lines = (
         base.select("i", "order_id", pl.int_ranges(0, pl.col("n_lines"), dtype=pl.Int32).alias("line_no"))
@@ -64,22 +67,34 @@ def sample_books(
         )
         .with_columns((pl.col("net") + pl.col("tax")).alias("gross"))
     )
-    first = lines.filter(pl.col("line_no") == 0).select("i", pl.col("net").alias("cn_net"), pl.col("tax").alias("cn_tax"))
+    first = lines.filter(pl.col("line_no") == 0).select(
+        "i", pl.col("net").alias("cn_net"), pl.col("tax").alias("cn_tax")
+    )
     credits = (
         invoices.filter(_rand("i", seed + 10, 20) == 0)
         .join(first, on="i")
         .select(
-            "i", "order_id", pl.lit(r.CREDIT).alias("kind"), "posted_on", "currency",
-            pl.col("cn_net").alias("net"), pl.col("cn_tax").alias("tax"),
-            pl.lit(None, pl.Int64).alias("shipping"), pl.lit(None, pl.Int64).alias("discount"),
+            "i",
+            "order_id",
+            pl.lit(r.CREDIT).alias("kind"),
+            "posted_on",
+            "currency",
+            pl.col("cn_net").alias("net"),
+            pl.col("cn_tax").alias("tax"),
+            pl.lit(None, pl.Int64).alias("shipping"),
+            pl.lit(None, pl.Int64).alias("discount"),
             (pl.col("cn_net") + pl.col("cn_tax")).alias("gross"),
         )
     )
-    docs = pl.concat([invoices.select("i", *r.DOC_SCHEMA), credits.select("i", *r.DOC_SCHEMA)]).cast(r.DOC_SCHEMA)  # type: ignore[arg-type]
+    docs = pl.concat([invoices.select("i", *r.DOC_SCHEMA), credits.select("i", *r.DOC_SCHEMA)]).cast(
+        r.DOC_SCHEMA
+    )
     return _inject(base, docs, lines, dict(inject), seed)
 
 
-def _inject(base: pl.DataFrame, docs: pl.DataFrame, lines: pl.DataFrame, inject: dict[str, int], seed: int) -> Sample:
+def _inject(
+    base: pl.DataFrame, docs: pl.DataFrame, lines: pl.DataFrame, inject: dict[str, int], seed: int
+) -> Sample:
     n = base.height
     credited = set(docs.filter(pl.col("kind") == r.CREDIT)["i"].to_list())
     order = pl.Series(range(n)).shuffle(seed=seed).to_list()
@@ -105,26 +120,35 @@ def _inject(base: pl.DataFrame, docs: pl.DataFrame, lines: pl.DataFrame, inject:
         return pl.col("i").is_in(picks.get(reason, []))
 
     def expect(frame: pl.DataFrame, reason: str, risk: pl.Expr, line: pl.Expr | None = None) -> None:
-        exp.append(frame.select("order_id", pl.lit(str(reason)).alias("reason"),
-                                (line if line is not None else pl.lit(None)).cast(pl.Int32).alias("line_no"),
-                                risk.cast(pl.Int64).alias("money_at_risk")))
+        exp.append(
+            frame.select(
+                "order_id",
+                pl.lit(str(reason)).alias("reason"),
+                (line if line is not None else pl.lit(None)).cast(pl.Int32).alias("line_no"),
+                risk.cast(pl.Int64).alias("money_at_risk"),
+            )
+        )
 
     orph = chosen(r.ORPHANED)
     expect(sf_docs.filter(inv & orph), r.ORPHANED, pl.col("gross"))
     erp_docs = erp_docs.filter(~(inv & orph))
     erp_lines = erp_lines.filter(~orph)
 
-    delta = (pl.col("i") % 7 + 2)  # beyond any zero tolerance
+    delta = pl.col("i") % 7 + 2  # beyond any zero tolerance
     for reason, column in ((r.NET, "net"), (r.SHIPPING, "shipping"), (r.DISCOUNT, "discount")):
         hit = inv & chosen(reason)
         expect(erp_docs.filter(hit), reason, delta)
-        erp_docs = erp_docs.with_columns(pl.when(hit).then(pl.col(column) + delta).otherwise(pl.col(column)).alias(column))
+        erp_docs = erp_docs.with_columns(
+            pl.when(hit).then(pl.col(column) + delta).otherwise(pl.col(column)).alias(column)
+        )
     counts = lines.group_by("i").len("n")
     erp_docs = erp_docs.join(counts, on="i", how="left")
     for reason, d in ((r.ROUNDING, pl.lit(1)), (r.TAX, pl.col("n") + 1 + pl.col("i") % 5)):
         hit = inv & chosen(reason)
         expect(erp_docs.filter(hit), reason, d)
-        erp_docs = erp_docs.with_columns(pl.when(hit).then(pl.col("tax") - d).otherwise(pl.col("tax")).alias("tax"))
+        erp_docs = erp_docs.with_columns(
+            pl.when(hit).then(pl.col("tax") - d).otherwise(pl.col("tax")).alias("tax")
+        )
     erp_docs = erp_docs.drop("n")
     cn = pl.col("kind") == r.CREDIT
     expect(sf_docs.filter(cn & chosen(r.NO_CREDIT)), r.NO_CREDIT, pl.col("gross"))
@@ -138,26 +162,45 @@ def _inject(base: pl.DataFrame, docs: pl.DataFrame, lines: pl.DataFrame, inject:
     first = pl.col("line_no") == 0
     hit = first & chosen(r.SKU)
     expect(erp_lines.filter(hit), r.SKU, pl.col("net") + pl.col("tax"), pl.col("line_no"))
-    erp_lines = erp_lines.with_columns(pl.when(hit).then(pl.col("sku") + "-X").otherwise(pl.col("sku")).alias("sku"))
+    erp_lines = erp_lines.with_columns(
+        pl.when(hit).then(pl.col("sku") + "-X").otherwise(pl.col("sku")).alias("sku")
+    )
     hit = first & chosen(r.QUANTITY)
-    expect(erp_lines.filter(hit), r.QUANTITY, (pl.col("net") + pl.col("tax")) // pl.col("qty"), pl.col("line_no"))
-    erp_lines = erp_lines.with_columns(pl.when(hit).then(pl.col("qty") + 1).otherwise(pl.col("qty")).alias("qty"))
+    expect(
+        erp_lines.filter(hit), r.QUANTITY, (pl.col("net") + pl.col("tax")) // pl.col("qty"), pl.col("line_no")
+    )
+    erp_lines = erp_lines.with_columns(
+        pl.when(hit).then(pl.col("qty") + 1).otherwise(pl.col("qty")).alias("qty")
+    )
 
     unknown = inject.get(r.UNKNOWN, 0)
     if unknown:
-        extra = sf_docs.filter(inv).head(unknown).with_columns(pl.format("X{}", pl.col("order_id")).alias("order_id"))
+        extra = (
+            sf_docs.filter(inv)
+            .head(unknown)
+            .with_columns(pl.format("X{}", pl.col("order_id")).alias("order_id"))
+        )
         expect(extra, r.UNKNOWN, pl.col("gross"))
         erp_docs = pl.concat([erp_docs, extra])
     halves = erp_docs.filter(inv & pl.col("i").is_in(split))
-    erp_docs = pl.concat([
-        erp_docs.filter(~(inv & pl.col("i").is_in(split))),
-        *(halves.with_columns(*(_half(c, part) for c in r.MONEY)) for part in (0, 1)),
-    ])
-    schema = {"order_id": pl.String(), "reason": pl.String(), "line_no": pl.Int32(), "money_at_risk": pl.Int64()}
-    expected = pl.concat(exp).cast(schema) if exp else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
+    erp_docs = pl.concat(
+        [
+            erp_docs.filter(~(inv & pl.col("i").is_in(split))),
+            *(halves.with_columns(*(_half(c, part) for c in r.MONEY)) for part in (0, 1)),
+        ]
+    )
+    schema = pl.Schema(
+        {
+            "order_id": pl.String(),
+            "reason": pl.String(),
+            "line_no": pl.Int32(),
+            "money_at_risk": pl.Int64(),
+        }
+    )
+    expected = pl.concat(exp).cast(schema) if exp else pl.DataFrame(schema=schema)
     return Sample(
-        r.Books(sf_docs.drop("i"), sf_lines.select(*r.LINE_SCHEMA).cast(r.LINE_SCHEMA)),  # type: ignore[arg-type]
-        r.Books(erp_docs.drop("i"), erp_lines.select(*r.LINE_SCHEMA).cast(r.LINE_SCHEMA)),  # type: ignore[arg-type]
+        r.Books(sf_docs.drop("i"), sf_lines.select(*r.LINE_SCHEMA).cast(r.LINE_SCHEMA)),
+        r.Books(erp_docs.drop("i"), erp_lines.select(*r.LINE_SCHEMA).cast(r.LINE_SCHEMA)),
         expected.sort("order_id", "reason", "line_no", nulls_last=False),
     )
 
