@@ -2,11 +2,12 @@
 
 from rich.markup import escape
 
-from trueup.cli import demo, exceptions, fulfilment, prices, sandbox, security, setup, stock, sync
+from trueup.cli import close, demo, exceptions, fulfilment, prices, sandbox, security, setup, stock, sync
 from trueup.cli.common import app
 
 __all__ = [
     "app",
+    "close",
     "demo",
     "exceptions",
     "fulfilment",

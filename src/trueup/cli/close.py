@@ -1,0 +1,79 @@
+"""`trueup close --month 2026-10`: reconcile the month and write the close report (XLSX and HTML)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from trueup.cli.common import ConfigOpt, JsonOpt, app, console, fail, load, run_async
+from trueup.errors import Fatal
+
+MonthOpt = Annotated[str, typer.Option("--month", help="The month to close, YYYY-MM.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Folder for close-<month>.xlsx and .html.")]
+PayoutsOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--payouts", help="A Stripe balance export or Adyen settlement details CSV (repeatable)."),
+]
+
+
+@app.command("close")
+def close(
+    month: MonthOpt,
+    config: ConfigOpt = Path("trueup.toml"),
+    out: OutOpt = Path("."),
+    payouts: PayoutsOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reconcile a month's sales with the ERP's ledger and write the close report. Exit 1 when anything
+    is unreconciled or open, 0 when the month is clean, 2 on an error."""
+    from trueup.checks.reconcile import Books, reconcile
+    from trueup.deployment import open_deployment
+    from trueup.finance.close import build_close, month_period
+    from trueup.finance.close_render import write_html, write_xlsx
+    from trueup.finance.gather import gather
+    from trueup.finance.settlements import SettlementFormatError, match, read_settlements
+    from trueup.ports import LedgerSource
+
+    try:
+        period = month_period(month)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    cfg = load(config)
+
+    async def go() -> tuple[Books, Books, list[str]]:
+        async with open_deployment(cfg) as dep:
+            erp = dep.orders.sink
+            assert hasattr(erp, "ledger")
+            ledger: LedgerSource = erp  # type: ignore[assignment]
+            return await gather(dep.orders.source, ledger, period, datetime.now(UTC))
+
+    try:
+        sf, erp_books, notes = run_async(go())
+        rows = [row for path in payouts or [] for row in read_settlements(path)]
+    except (Fatal, SettlementFormatError, OSError) as exc:
+        fail(str(exc))
+        return
+    findings = reconcile(sf, erp_books)
+    charged = {o: g for o, g in sf.documents.select("order_id", "gross").iter_rows()}
+    matching = match(rows, charged) if rows else None
+    report = build_close(month, sf, erp_books, findings, settlements=matching, notes=notes)
+    out.mkdir(parents=True, exist_ok=True)
+    xlsx = write_xlsx(report, out / f"close-{month}.xlsx")
+    html = write_html(report, out / f"close-{month}.html")
+    summary = report.summary() | {"xlsx": str(xlsx), "html": str(html)}
+    if as_json:
+        print(json.dumps(summary, default=str))
+    else:
+        for kind, count in report.findings_by_kind.items():
+            if count:
+                at_risk = Decimal(report.money_by_kind[kind]) / 100
+                console.print(f"[bold]{kind}[/] {count}, money at risk {at_risk}")
+        console.print(f"wrote {escape(str(xlsx))} and {escape(str(html))}")
+    raise typer.Exit(1 if findings.height or (matching and matching.unmatched) else 0)
