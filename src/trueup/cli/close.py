@@ -77,3 +77,29 @@ def close(
                 console.print(f"[bold]{kind}[/] {count}, money at risk {at_risk}")
         console.print(f"wrote {escape(str(xlsx))} and {escape(str(html))}")
     raise typer.Exit(1 if findings.height or (matching and matching.unmatched) else 0)
+
+
+def check_ledger(config: Path, *, as_json: bool) -> None:
+    """Run the daily sales-to-ledger reconciliation once: findings go to the exception queue (finance),
+    open ones that agree now are cleared. Exit 1 when anything was found, 0 when clean, 2 on an error."""
+    from trueup.deployment import open_deployment, reconcile_task
+
+    cfg = load(config)
+
+    async def go() -> dict[str, object]:
+        async with open_deployment(cfg) as dep:
+            return await reconcile_task(dep).sync()
+
+    try:
+        result = run_async(go())
+    except Fatal as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        print(json.dumps(result, default=str))
+    else:
+        console.print(
+            f"reconciled {result['orders']} storefront orders with {result['ledger']} ERP postings: "
+            f"found {result['found']} (new {result['new']}), cleared {result['cleared']}"
+        )
+    raise typer.Exit(1 if result["found"] else 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from trueup.checks import reconcile as r
 from trueup.checks.reconcile_books import ledger_books, storefront_books
@@ -17,19 +17,24 @@ NO_REFUNDS = (
 
 
 async def gather(
-    source: OrderSource, ledger: LedgerSource, period: r.Period, now: datetime
+    source: OrderSource,
+    ledger: LedgerSource,
+    period: r.Period,
+    now: datetime,
+    orders_from: date | None = None,
 ) -> tuple[r.Books, r.Books, list[str]]:
     """The storefront's orders placed in the period (every order updated since it began, filtered on when
     it was placed) and the ERP's invoices posted in it. Unparseable orders are counted in a note; they are
     the order flow's exceptions already."""
-    start = datetime.combine(period.start, time.min, UTC)
+    first = orders_from or period.start  # an ERP may invoice in the period an order placed before it
+    start = datetime.combine(first, time.min, UTC)
     orders: list[Order] = []
     unread = 0
     async for page in source.orders_updated(start, now):
         for observed in page.orders:
             if observed.order is None:
                 unread += 1
-            elif period.start <= observed.order.created_at.date() <= period.end:
+            elif first <= observed.order.created_at.date() <= period.end:
                 orders.append(observed.order)
     entries: list[LedgerEntry] = []
     async for batch in ledger.ledger(period.start, period.end):

@@ -453,7 +453,8 @@ REASONS: dict[Reason, ReasonInfo] = {
     Reason.CREDIT_NOTE_MISMATCH: ReasonInfo(
         Owner.FINANCE,
         "Credit note totals differ from the refund",
-        "The ERP's credit notes for the order add up to a different net or tax than the storefront's refunds.",
+        "The ERP's credit notes for the order add up to a different net or tax than the storefront's "
+        "refunds.",
         "Compare the refund with the ERP credit note; adjust the credit note, then resolve.",
         Side.ERP,
     ),
