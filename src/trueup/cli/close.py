@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -33,12 +33,14 @@ def close(
     """Reconcile a month's sales with the ERP's ledger and write the close report. Exit 1 when anything
     is unreconciled or open, 0 when the month is clean, 2 on an error."""
     from trueup.checks.reconcile import Books, reconcile
+    from trueup.checks.reconcile_plan import RECONCILE_REASONS
     from trueup.deployment import open_deployment
     from trueup.finance.close import build_close, month_period
     from trueup.finance.close_render import write_html, write_xlsx
     from trueup.finance.gather import gather
     from trueup.finance.settlements import SettlementFormatError, match, read_settlements
     from trueup.ports import LedgerSource
+    from trueup.store.reconcile import finding_statuses
 
     try:
         period = month_period(month)
@@ -47,15 +49,22 @@ def close(
         return
     cfg = load(config)
 
-    async def go() -> tuple[Books, Books, list[str]]:
+    async def go() -> tuple[Books, Books, list[str], dict[tuple[str, str], str]]:
         async with open_deployment(cfg) as dep:
             erp = dep.orders.sink
-            assert hasattr(erp, "ledger")
-            ledger: LedgerSource = erp  # type: ignore[assignment]
-            return await gather(dep.orders.source, ledger, period, datetime.now(UTC))
+            if not hasattr(erp, "ledger"):
+                raise Fatal(f"ERP {cfg.erp.name} does not offer its ledger: it cannot be reconciled")
+            ledger = cast(LedgerSource, erp)
+            sf, erp_books, notes = await gather(dep.orders.source, ledger, period, datetime.now(UTC))
+
+            def statuses() -> dict[tuple[str, str], str]:  # what the exception queue says of each finding
+                with dep.backend.store.tx() as conn:
+                    return finding_statuses(conn, RECONCILE_REASONS)
+
+            return sf, erp_books, notes, await dep.backend.call(statuses)
 
     try:
-        sf, erp_books, notes = run_async(go())
+        sf, erp_books, notes, queue = run_async(go())
         rows = [row for path in payouts or [] for row in read_settlements(path)]
     except (Fatal, SettlementFormatError, OSError) as exc:
         fail(str(exc))
@@ -63,7 +72,7 @@ def close(
     findings = reconcile(sf, erp_books)
     charged = {o: g for o, g in sf.documents.select("order_id", "gross").iter_rows()}
     matching = match(rows, charged) if rows else None
-    report = build_close(month, sf, erp_books, findings, settlements=matching, notes=notes)
+    report = build_close(month, sf, erp_books, findings, statuses=queue, settlements=matching, notes=notes)
     out.mkdir(parents=True, exist_ok=True)
     xlsx = write_xlsx(report, out / f"close-{month}.xlsx")
     html = write_html(report, out / f"close-{month}.html")
@@ -76,7 +85,7 @@ def close(
                 at_risk = Decimal(report.money_by_kind[kind]) / 100
                 console.print(f"[bold]{kind}[/] {count}, money at risk {at_risk}")
         console.print(f"wrote {escape(str(xlsx))} and {escape(str(html))}")
-    raise typer.Exit(1 if findings.height or (matching and matching.unmatched) else 0)
+    raise typer.Exit(1 if summary["open"] or (matching and matching.unmatched) else 0)
 
 
 def check_ledger(config: Path, *, as_json: bool) -> None:
