@@ -128,3 +128,12 @@ def test_ledger_entries_become_books_and_despatch_invoices_sum_per_order() -> No
     assert r.reconcile(sf, erp).height == 0
     sf_more = r.Books(sf.documents.with_columns(pl.col("net").replace(400, 500)), None)
     assert r.counts(r.reconcile(sf_more, erp))[str(r.CREDIT_DIFF)] == 1
+
+
+def test_an_invoice_posted_twice_in_the_erp_is_a_difference() -> None:
+    doc = {"order_id": "7", "kind": r.INVOICE, "net": 1000, "tax": 200, "gross": 1200}
+    found = r.reconcile(_books([doc], None), _books([doc, doc], None))
+    assert [(f["reason"], f["difference"]) for f in found.iter_rows(named=True)] == [
+        (str(r.NET), -1000),
+        (str(r.TAX), -200),
+    ]

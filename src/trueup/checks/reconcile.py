@@ -170,7 +170,9 @@ def _differing(a: pl.DataFrame, b: pl.DataFrame, columns: list[str]) -> tuple[pl
     """The rows of each side with no identical row on the other: a cheap pass over every row (a 64-bit
     fingerprint of the compared columns), so that the exact comparison runs on the differences only.
     Rows that agree on every compared column cannot differ; a differing row is missed only if its
-    fingerprint equals another row's on the other side (odds about rows / 2^64)."""
+    fingerprint equals another row's on the other side (odds about rows / 2^64). Documents are summed per
+    order before this, so a document posted twice is a difference of totals; a line repeated identically
+    on one side is not told apart here (its money shows in the document totals)."""
     ha, hb = a.select(columns).hash_rows(11), b.select(columns).hash_rows(11)
     return a.filter(~ha.is_in(hb.implode())), b.filter(~hb.is_in(ha.implode()))
 

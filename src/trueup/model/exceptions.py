@@ -71,7 +71,6 @@ class Reason(StrEnum):
     LEDGER_QUANTITY_MISMATCH = "ledger_quantity_mismatch"
     REFUND_WITHOUT_CREDIT_NOTE = "refund_without_credit_note"
     CREDIT_NOTE_MISMATCH = "credit_note_mismatch"
-    SETTLEMENT_UNMATCHED = "settlement_unmatched"
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,16 +456,6 @@ REASONS: dict[Reason, ReasonInfo] = {
         "refunds.",
         "Compare the refund with the ERP credit note; adjust the credit note, then resolve.",
         Side.ERP,
-    ),
-    Reason.SETTLEMENT_UNMATCHED: ReasonInfo(
-        Owner.FINANCE,
-        "Payout line not matched to an order",
-        "A payment provider's payout report (Stripe balance transactions, Adyen settlement details) holds a "
-        "capture, refund or chargeback that matches no storefront order, or an order's captured amount "
-        "differs from what the provider settled.",
-        "Find the payment in the provider's dashboard by its reference; book it to the right order or to "
-        "suspense, then resolve.",
-        Side.STOREFRONT,
     ),
 }
 
