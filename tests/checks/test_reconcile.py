@@ -137,3 +137,12 @@ def test_an_invoice_posted_twice_in_the_erp_is_a_difference() -> None:
         (str(r.NET), -1000),
         (str(r.TAX), -200),
     ]
+
+
+def test_a_penny_moved_between_net_and_tax_with_the_gross_agreeing_is_rounding_not_net_sales() -> None:
+    # An ERP invoicing per despatch rounds each invoice's net and tax alone: 66.54 + 13.31 vs 66.55 + 13.30.
+    sf = _books([{"order_id": "78", "kind": r.INVOICE, "net": 6654, "tax": 1331, "gross": 7985}], None)
+    erp = _books([{"order_id": "78", "kind": r.INVOICE, "net": 6655, "tax": 1330, "gross": 7985}], None)
+    (found,) = r.reconcile(sf, erp).to_dicts()
+    assert (found["reason"], found["money_at_risk"]) == (str(r.ROUNDING), 1)
+    assert "gross agrees" in found["rule"]

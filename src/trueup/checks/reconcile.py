@@ -231,10 +231,8 @@ def _invoices(da: pl.DataFrame, db: pl.DataFrame, sf: Books, tol: Tolerances) ->
             right, UNKNOWN, pl.lit(None, pl.Int64), pl.col("gross_erp"), "ERP invoice, no storefront order"
         ),
     ]
-    for column, reason in (("net", NET), ("shipping", SHIPPING), ("discount", DISCOUNT)):
-        off = both.filter((pl.col(column) - pl.col(f"{column}_erp")).abs() > tol.money_minor)
-        out.append(_finding(off, reason, pl.col(column), pl.col(f"{column}_erp"), f"{column} differs"))
     taxed = both.filter(pl.col("tax") != pl.col("tax_erp"))
+    split: list[str] = []  # orders whose net differs only by the tax's rounding penny (gross agrees)
     if taxed.height:
         rules = (
             _line_rules(sf.lines.filter(pl.col("order_id").is_in(taxed["order_id"].implode())))
@@ -248,15 +246,22 @@ def _invoices(da: pl.DataFrame, db: pl.DataFrame, sf: Books, tol: Tolerances) ->
             )
         allowance = pl.max_horizontal(pl.col("line_count").fill_null(1), 1) * tol.tax_rounding_minor_per_line
         rounding = (pl.col("tax") - pl.col("tax_erp")).abs() <= allowance
-        out.append(
-            _finding(
-                taxed.filter(rounding),
-                ROUNDING,
-                pl.col("tax"),
-                pl.col("tax_erp"),
-                _rounding_rule(pl.col("tax_erp")),
-            )
+        # An ERP that invoices a share of the order per despatch rounds each invoice's net and tax on its
+        # own: a penny moves between net and tax while the gross agrees. That is rounding, not net sales.
+        shifted = (pl.col("gross") == pl.col("gross_erp")) & (
+            pl.col("net") - pl.col("net_erp") == pl.col("tax_erp") - pl.col("tax")
         )
+        split = taxed.filter(rounding & shifted)["order_id"].to_list()
+        rule = (
+            pl.when(shifted & _rounding_rule(pl.col("tax_erp")).str.starts_with("within"))
+            .then(
+                pl.lit(
+                    "a penny moved between net and tax, gross agrees: each invoice of a split rounded alone"
+                )
+            )
+            .otherwise(_rounding_rule(pl.col("tax_erp")))
+        )
+        out.append(_finding(taxed.filter(rounding), ROUNDING, pl.col("tax"), pl.col("tax_erp"), rule))
         out.append(
             _finding(
                 taxed.filter(~rounding),
@@ -266,6 +271,11 @@ def _invoices(da: pl.DataFrame, db: pl.DataFrame, sf: Books, tol: Tolerances) ->
                 "beyond rounding: rate or taxable amount differs",
             )
         )
+    for column, reason in (("net", NET), ("shipping", SHIPPING), ("discount", DISCOUNT)):
+        off = both.filter((pl.col(column) - pl.col(f"{column}_erp")).abs() > tol.money_minor)
+        if column == "net" and split:
+            off = off.filter(~pl.col("order_id").is_in(split))
+        out.append(_finding(off, reason, pl.col(column), pl.col(f"{column}_erp"), f"{column} differs"))
     return out
 
 
