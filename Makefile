@@ -51,6 +51,7 @@ audit: $(STAMP)
 check: lint typecheck audit test
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt datacompy
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

@@ -344,8 +344,22 @@ class OrphansCheckConfig(Section):
     page_size: int = Field(300, ge=1, le=1000, description="order headers per Magento request")
 
 
+class ReconcileCheckConfig(Section):
+    """The sales-to-ledger reconciliation (`trueup check ledger`, daily in `trueup run` when enabled)."""
+
+    enabled: bool = False  # as [stock]: finance turns it on once the ERP's ledger is the one to close on
+    interval_seconds: float = Field(86400, gt=0)
+    window_days: int = Field(7, ge=1, description="days of ERP postings reconciled on each run")
+    lookback_days: int = Field(30, ge=0, description="older storefront orders an ERP may still invoice")
+    grace_hours: float = Field(24, ge=0, description="a new order not in the ledger yet is not a finding")
+    money_tolerance_minor: int = Field(0, ge=0, description="net, shipping, discount and credit notes")
+    tax_rounding_minor_per_line: int = Field(1, ge=0, description="tax variance that is rounding, per line")
+    quantity_tolerance: int = Field(0, ge=0)
+
+
 class ChecksConfig(Section):
     orphans: OrphansCheckConfig = OrphansCheckConfig()
+    reconcile: ReconcileCheckConfig = ReconcileCheckConfig()
 
 
 class SecurityConfig(Section):

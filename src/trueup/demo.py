@@ -14,12 +14,12 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 
 from trueup.config import dump_toml, parse_config
-from trueup.deployment import Deployment, open_deployment, orphan_sweep
+from trueup.deployment import Deployment, open_deployment, orphan_sweep, reconcile_task
 from trueup.flows.orders import KIND
 from trueup.model.work import Status
 from trueup.sandbox.smtp import SmtpSink
@@ -51,6 +51,8 @@ def demo_config(world: World, workdir: Path) -> dict[str, Any]:
             "despatches": {"stalled_after_hours": 0, "drift_grace_hours": 0},
         },
         runtime={"retry_base_seconds": 0.05, "retry_max_seconds": 2, "max_attempts": 10},
+        # the day is compressed: today's sales are due in the ledger once the ERP invoices them
+        checks={"reconcile": {"grace_hours": 0, "window_days": 1, "lookback_days": 0}},
     )
 
 
@@ -102,6 +104,10 @@ async def run_demo(
             }
             # The second net: every paid order should be linked now, so a clean day finds nothing.
             orphans = await orphan_sweep(dep).sync()
+            # Finance: the day's sales against the ERP's ledger (an ERP that invoices at despatch has not
+            # invoiced what it has not despatched, nor what never posted: those are ledger_orphaned).
+            reconciled = await reconcile_task(dep).sync()
+            reconciled_kinds = cast(dict[str, int], reconciled["findings_by_kind"])
             alerted = await _alerts(dep, mail)
         erp_counts = world.erp_order_counts()
         summary = {
@@ -131,6 +137,11 @@ async def run_demo(
             "passes": {"first": dict(first), "after_capture": dict(second)},
             "orphans": {"found": orphans.found, "repaired": orphans.repaired},
             "alerts": alerted,
+            "reconciliation": {
+                "orders": reconciled["orders"],
+                "ledger": reconciled["ledger"],
+                "findings_by_kind": {k: n for k, n in reconciled_kinds.items() if n},
+            },
             "database": str(opts.workdir / "demo.db"),
             "config": str(opts.workdir / "trueup.toml"),
         }

@@ -13,7 +13,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, cast
 
 import aiohttp
 from sqlalchemy.engine import make_url
@@ -47,6 +47,9 @@ from trueup.runtime.fulfilment_checks import FulfilmentChecks
 from trueup.runtime.overrides import StoreQueueOverrides
 from trueup.runtime.retry import RetryPolicy
 from trueup.runtime.stock_state import StoreStockState
+
+if TYPE_CHECKING:
+    from trueup.runtime.reconcile_task import ReconcileTask
 from trueup.runtime.sweep_ledger import StoreSweepLedger
 from trueup.security.crypto import cipher_for
 from trueup.store import Store
@@ -379,4 +382,28 @@ def orphan_sweep(dep: Deployment) -> OrphanSweep:
             sample_size=check.sample_size,
             concurrency=cfg.storefront.concurrency,
         ),
+    )
+
+
+def reconcile_task(dep: Deployment) -> ReconcileTask:
+    """The daily sales-to-ledger reconciliation over this deployment (`[checks.reconcile]`)."""
+    from trueup.checks.reconcile import Tolerances
+    from trueup.ports import LedgerSource
+    from trueup.runtime.reconcile_task import ReconcileSettings, ReconcileTask
+
+    cfg = dep.config.checks.reconcile
+    erp = dep.orders.sink
+    if not hasattr(erp, "ledger"):
+        raise Fatal(f"ERP {dep.config.erp.name} does not offer its ledger: it cannot be reconciled")
+    settings = ReconcileSettings(
+        window_days=cfg.window_days,
+        lookback_days=cfg.lookback_days,
+        grace=timedelta(hours=cfg.grace_hours),
+        tolerances=Tolerances(
+            cfg.money_tolerance_minor, cfg.tax_rounding_minor_per_line, cfg.quantity_tolerance
+        ),
+    )
+    ledger = cast(LedgerSource, erp)
+    return ReconcileTask(
+        dep.orders.source, ledger, dep.backend, dep.engine.clock, settings, erp=dep.config.erp.name
     )

@@ -3,6 +3,7 @@
 from rich.markup import escape
 
 from trueup.cli import (
+    close,
     demo,
     exceptions,
     fulfilment,
@@ -19,6 +20,8 @@ from trueup.cli.common import app
 
 __all__ = [
     "app",
+    "close",
+    "close",
     "demo",
     "exceptions",
     "fulfilment",

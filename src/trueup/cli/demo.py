@@ -128,6 +128,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     out.print(f"  paid later in the day  {o['payments_captured_later']} (waited, then posted)")
     orphans = summary.get("orphans", {})
     out.print(f"  orphan sweep           found {orphans.get('found')}, repaired {orphans.get('repaired')}")
+    if rec := summary.get("reconciliation"):
+        kinds = ", ".join(f"{k} {n}" for k, n in rec["findings_by_kind"].items()) or "nothing"
+        out.print(f"  sales vs ERP ledger    {rec['orders']} orders, {rec['ledger']} postings: {kinds}")
     if s := summary.get("shipments"):
         out.print(
             f"  despatched by the ERP  {s['despatches']}: {s['created']} shipments, "

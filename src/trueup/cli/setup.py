@@ -43,7 +43,10 @@ def init(
 @app.command()
 def check(
     what: Annotated[
-        str, typer.Argument(help="Leave out to check the config; `orders` runs one orphan sweep.")
+        str,
+        typer.Argument(
+            help="Leave out to check the config; `orders` runs one orphan sweep, `ledger` one reconciliation."
+        ),
     ] = "",
     config: ConfigOpt = Path("trueup.toml"),
     online: Annotated[
@@ -55,11 +58,16 @@ def check(
 
     `trueup check orders` sweeps the storefront's recent orders for paid orders with no ERP link, puts
     the missing ones into the ledger to post, and exits 1 if it found any (0 if none)."""
+    if what == "ledger":  # the sales-to-ledger reconciliation, once (cli/close.py)
+        from trueup.cli.close import check_ledger
+
+        check_ledger(config, as_json=as_json)
+        return
     if what:
         from trueup.cli.checks import check_orders
 
         if what != "orders":
-            fail(f"unknown check {what!r}; expected: orders")
+            fail(f"unknown check {what!r}; expected: orders or ledger")
         check_orders(config, as_json=as_json)
         return
     from trueup.preflight import preflight

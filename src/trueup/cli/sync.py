@@ -190,6 +190,10 @@ def run(
                 periodic.append((PriceDriftCheck(dep.prices), cfg.prices.interval_seconds))
             if cfg.flows.despatches.enabled and dep.fulfilment_checks is not None:
                 periodic.append((dep.fulfilment_checks, cfg.flows.despatches.interval_seconds))
+            if cfg.checks.reconcile.enabled:  # finance: sales against the ERP's ledger, daily
+                from trueup.deployment import reconcile_task
+
+                periodic.append((reconcile_task(dep), cfg.checks.reconcile.interval_seconds))
             periodic.append((_daily_purge(dep), 86_400.0))
             periodic += alert_tasks(dep.store, cfg.alerts, dep.backend.call)  # [alerts]: their own breaker
             console.print("trueup running; Ctrl-C to stop")

@@ -59,6 +59,18 @@ class Reason(StrEnum):
     SHIPMENT_REFUSED = "shipment_refused"
     STALLED_ORDER = "stalled_order"
     STATUS_DRIFT = "status_drift"
+    # finance: the sales-to-ledger reconciliation (checks/reconcile.py)
+    LEDGER_ORPHANED = "ledger_orphaned"
+    LEDGER_UNKNOWN = "ledger_unknown"
+    LEDGER_NET_MISMATCH = "ledger_net_mismatch"
+    LEDGER_TAX_MISMATCH = "ledger_tax_mismatch"
+    LEDGER_TAX_ROUNDING = "ledger_tax_rounding"
+    LEDGER_SHIPPING_MISMATCH = "ledger_shipping_mismatch"
+    LEDGER_DISCOUNT_MISMATCH = "ledger_discount_mismatch"
+    LEDGER_SKU_MISMATCH = "ledger_sku_mismatch"
+    LEDGER_QUANTITY_MISMATCH = "ledger_quantity_mismatch"
+    REFUND_WITHOUT_CREDIT_NOTE = "refund_without_credit_note"
+    CREDIT_NOTE_MISMATCH = "credit_note_mismatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +368,97 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Look at the despatch's own row (`trueup exceptions show <erp>:<despatch id>`): usually its order is "
         "not posted yet or the storefront keeps refusing; fix that, then resolve the finding.",
         Side.TRUEUP,
+    ),
+    Reason.LEDGER_ORPHANED: ReasonInfo(
+        Owner.FINANCE,
+        "Sale not in the ERP's ledger",
+        "The reconciliation found a storefront order invoiced in the period with no ERP invoice for it: "
+        "revenue and VAT are understated in the ERP.",
+        "Check whether the order posted (`trueup exceptions show <order>`); if it did not, retry it; if the "
+        "ERP has it under another reference, raise the invoice by the suggested journal, then resolve.",
+        Side.ERP,
+    ),
+    Reason.LEDGER_UNKNOWN: ReasonInfo(
+        Owner.FINANCE,
+        "ERP document with no storefront sale",
+        "The ERP's ledger holds an invoice or credit note for an order id the storefront has no such "
+        "document for in the period (a manual posting, a test order, or a document posted twice).",
+        "Find the document in the ERP; reverse it if it is a duplicate or a test, or resolve with a note "
+        "saying where the sale came from.",
+        Side.ERP,
+    ),
+    Reason.LEDGER_NET_MISMATCH: ReasonInfo(
+        Owner.FINANCE,
+        "Net sales differ between storefront and ERP",
+        "The order's net (goods and shipping, after discounts) in the ERP differs from the storefront's by "
+        "more than [checks.reconcile] money_tolerance_minor.",
+        "Compare the invoice in both systems; correct the ERP invoice or post the suggested journal, then "
+        "resolve with a note.",
+        Side.ERP,
+    ),
+    Reason.LEDGER_TAX_MISMATCH: ReasonInfo(
+        Owner.FINANCE,
+        "VAT differs beyond rounding",
+        "The ERP's tax for the order differs from the storefront's by more than rounding can explain: a "
+        "different rate or taxable amount.",
+        "Check the tax code on the ERP item and the storefront tax rule for the country; correct the wrong "
+        "side and post the suggested journal, then resolve.",
+        Side.ERP,
+    ),
+    Reason.LEDGER_TAX_ROUNDING: ReasonInfo(
+        Owner.FINANCE,
+        "VAT rounding difference",
+        "The ERP's tax differs by no more than rounding can explain (per-line vs per-document, half up vs "
+        "half even); the finding names the rule that reproduces the ERP's figure where one does.",
+        "Post the rounding difference to the VAT rounding account (suggested journal) and resolve; if it "
+        "recurs, align the ERP's rounding rule with the storefront's.",
+        Side.ERP,
+    ),
+    Reason.LEDGER_SHIPPING_MISMATCH: ReasonInfo(
+        Owner.FINANCE,
+        "Shipping charged differs",
+        "The shipping the ERP invoiced differs from the storefront's shipping charge.",
+        "Check the carriage line on the ERP invoice; correct it or post the suggested journal, then resolve.",
+        Side.ERP,
+    ),
+    Reason.LEDGER_DISCOUNT_MISMATCH: ReasonInfo(
+        Owner.FINANCE,
+        "Discount differs",
+        "The discount the ERP booked differs from the storefront's discount total.",
+        "Check the promotion on the storefront order and the ERP invoice's discount; correct or journal.",
+        Side.ERP,
+    ),
+    Reason.LEDGER_SKU_MISMATCH: ReasonInfo(
+        Owner.FINANCE,
+        "Invoice line item differs",
+        "A line of the ERP invoice carries a different item than the storefront order's line, or the line "
+        "is on one side only: stock and cost of sales are wrong even if the totals agree.",
+        "Correct the ERP invoice's lines (credit and re-invoice if it is posted), then resolve.",
+        Side.ERP,
+    ),
+    Reason.LEDGER_QUANTITY_MISMATCH: ReasonInfo(
+        Owner.FINANCE,
+        "Invoice quantity differs",
+        "A line of the ERP invoice carries a different quantity than the storefront order's line.",
+        "Check what was despatched; correct the ERP invoice or the storefront order, then resolve.",
+        Side.ERP,
+    ),
+    Reason.REFUND_WITHOUT_CREDIT_NOTE: ReasonInfo(
+        Owner.FINANCE,
+        "Refund not credited in the ERP",
+        "The storefront refunded the customer (a credit memo) and the ERP has no credit note for the order "
+        "in the period: the ERP's sales and VAT are overstated and the debtor is open.",
+        "Check the credit note's own exception (it may be parked); retry it, or raise the credit note by "
+        "the suggested journal, then resolve.",
+        Side.ERP,
+    ),
+    Reason.CREDIT_NOTE_MISMATCH: ReasonInfo(
+        Owner.FINANCE,
+        "Credit note totals differ from the refund",
+        "The ERP's credit notes for the order add up to a different net or tax than the storefront's "
+        "refunds.",
+        "Compare the refund with the ERP credit note; adjust the credit note, then resolve.",
+        Side.ERP,
     ),
 }
 

@@ -7,10 +7,11 @@ shipping and discounts add up to the order's tax and grand totals.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
-from trueup.model.money import ZERO, round_money
+from trueup.model.money import PENNY, ZERO, round_money
 from trueup.model.orders import Order
 
 
@@ -71,3 +72,71 @@ def check_tax(order: Order, line_tolerance: Decimal, order_tolerance: Decimal) -
             )
         )
     return problems
+
+
+# --- What an ERP that recalculates tax will post (the reconciliation explains tax variances with these) ---
+
+# Standard VAT rates (percent) for the UK and the EU countries a UK retailer most often ships to; reduced
+# rates come from the order line itself. Source: HMRC and the European Commission's "VAT rates" table.
+STANDARD_RATES: dict[str, Decimal] = {
+    code: Decimal(rate)
+    for code, rate in {
+        "GB": "20", "IE": "23", "FR": "20", "DE": "19", "NL": "21", "BE": "21", "ES": "21", "IT": "22",
+        "PT": "23", "AT": "20", "DK": "25", "SE": "25", "FI": "25.5", "PL": "23", "LU": "17",
+    }.items()
+}  # fmt: skip
+
+PER_LINE, PER_DOCUMENT = "per-line", "per-document"
+HALF_UP, HALF_EVEN = ROUND_HALF_UP, ROUND_HALF_EVEN
+TAX_RULES = tuple((per, mode) for per in (PER_LINE, PER_DOCUMENT) for mode in (HALF_UP, HALF_EVEN))
+
+
+def _tax_in(amount: Decimal, rate: Decimal, inclusive: bool) -> Decimal:
+    """Unrounded tax on an amount: on top of a net price, or inside a tax-inclusive one."""
+    return amount * rate / (Decimal(100) + rate) if inclusive else amount * rate / Decimal(100)
+
+
+def predict_tax(
+    lines: Sequence[tuple[Decimal, Decimal]], *, per: str, mode: str, inclusive: bool = False
+) -> Decimal:
+    """The tax an ERP posts for lines of (amount, rate %) when it recalculates: rounding each line (`per`
+    PER_LINE) or each rate's total on the document (PER_DOCUMENT, as VAT invoices may), half up or half
+    even, on net or tax-inclusive amounts."""
+    if per == PER_LINE:
+        return sum((_tax_in(a, r, inclusive).quantize(PENNY, rounding=mode) for a, r in lines), ZERO)
+    by_rate: dict[Decimal, Decimal] = {}
+    for amount, rate in lines:
+        by_rate[rate] = by_rate.get(rate, ZERO) + amount
+    return sum((_tax_in(a, r, inclusive).quantize(PENNY, rounding=mode) for r, a in by_rate.items()), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class TaxExplanation:
+    variance: Decimal  # storefront − ERP
+    rules: tuple[str, ...]  # the rounding rules that reproduce the ERP's figure; empty: none does
+    rounding: bool  # True: a rounding variance, False: a real difference (rate or taxable amount)
+
+    @property
+    def text(self) -> str:
+        if not self.variance:
+            return "no variance"
+        if self.rules:
+            rules = " or ".join(self.rules)
+            return f"rounding: the ERP recalculates {rules} ({self.variance:+} on the storefront)"
+        return f"not rounding: no rule reproduces the ERP's tax ({self.variance:+}); check rates and amounts"
+
+
+def explain_tax_variance(
+    storefront_tax: Decimal,
+    erp_tax: Decimal,
+    lines: Sequence[tuple[Decimal, Decimal]],
+    *,
+    inclusive: bool = False,
+) -> TaxExplanation:
+    """Why the ERP's tax differs from the storefront's: which recalculation rule gives the ERP's figure."""
+    rules = tuple(
+        f"{per} rounding, {'half up' if mode == HALF_UP else 'half even'}"
+        for per, mode in TAX_RULES
+        if predict_tax(lines, per=per, mode=mode, inclusive=inclusive) == erp_tax
+    )
+    return TaxExplanation(storefront_tax - erp_tax, rules, bool(rules))

@@ -67,7 +67,14 @@ def observed_until(conn: Connection, flow: str, source: str) -> datetime | None:
 
 
 def write_sweep(
-    conn: Connection, write: SweepWrite, now: datetime, *, order_kind: str, link_kind: str, storefront: str
+    conn: Connection,
+    write: SweepWrite,
+    now: datetime,
+    *,
+    order_kind: str,
+    link_kind: str,
+    storefront: str,
+    check: str = "orphan sweep",
 ) -> None:
     # Repairs go in exactly as observation writes them: the (kind, key) constraint makes a race harmless.
     ledger.enqueue(conn, list(write.repairs), now)
@@ -82,7 +89,7 @@ def write_sweep(
                 action="found",
                 kind=finding_kind(f.problem.reason),
                 key=f.key,
-                note="orphan sweep",
+                note=check,
                 detail={"repaired": f.repair is not None, "impact_minor": f.problem.impact_minor},
             )
     for c in write.clears:
