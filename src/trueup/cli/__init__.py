@@ -2,7 +2,7 @@
 
 from rich.markup import escape
 
-from trueup.cli import demo, exceptions, fulfilment, prices, sandbox, security, setup, stock, sync
+from trueup.cli import demo, exceptions, fulfilment, prices, sandbox, security, setup, stock, sync, web
 from trueup.cli.common import app
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "setup",
     "stock",
     "sync",
+    "web",
 ]
 
 

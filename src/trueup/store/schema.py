@@ -161,3 +161,30 @@ pushed_prices = Table(
     Column("batch", String(128), nullable=False),
     Column("pushed_at", DateTime, nullable=False),
 )
+
+# The web dashboard's people (web/auth.py): a user has one role; a password is kept as an argon2 hash.
+web_users = Table(
+    "web_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# Bearer tokens for scripts and for /metrics, and browser sessions: both kept only as SHA-256 hashes, so a
+# copy of the database opens nothing. `kind` is "token" or "session"; a session carries its CSRF token.
+web_credentials = Table(
+    "web_credentials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, nullable=False),
+    Column("label", String(64), nullable=False, default=""),
+    Column("csrf", String(64), nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime),
+)
