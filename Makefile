@@ -29,8 +29,15 @@ chromium:
 	  else echo "chromium missing: apt-get install chromium (as root)"; fi; \
 	fi
 
+DEMO_PASSWORD := demo-password
+
 demo: $(STAMP)
 	$(BIN)/trueup demo --orders 500 --seed 1 --no-serve
+	@for who in demo:admin warehouse:warehouse finance:finance cx:cx; do \
+	  TRUEUP_PASSWORD=$(DEMO_PASSWORD) $(BIN)/trueup -c .trueup-demo/trueup.toml users add $${who%%:*} --role $${who##*:} 2>/dev/null; \
+	done
+	@echo "The dashboard on the demo's data: $(BIN)/trueup -c .trueup-demo/trueup.toml serve"
+	@echo "  then open http://127.0.0.1:8080/ and log in as demo (admin), warehouse, finance or cx, password $(DEMO_PASSWORD)"
 
 test: $(STAMP) postgres chromium
 	$(BIN)/python -m pytest -q

@@ -87,6 +87,8 @@ work = Table(
     Index("ix_work_claim", "lane", "status", "next_at"),
     Index("ix_work_lock", "lock", "id"),
     Index("ix_work_reason", "status", "reason"),
+    # the dashboard's list per team (web/queue.py), newest first
+    Index("ix_work_owner", "status", "owner", "id"),
 )
 
 # Per flow and source: how far observation has got. Advanced in the same transaction as the work it covers.

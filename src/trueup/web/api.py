@@ -43,7 +43,7 @@ class ExceptionItem(BaseModel):
 
 
 class ExceptionPage(BaseModel):
-    total: int
+    total: int = Field(description="how many match, counted up to 10001 (more shows as 10001)")
     items: list[ExceptionItem]
     next_before: int | None = Field(description="pass as `before` for the next page; null on the last")
 

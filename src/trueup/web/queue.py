@@ -72,9 +72,15 @@ def list_page(conn: Connection, f: Filters, *, sealed: bool = False) -> list[Exc
     return [replace(r, detail=mask_text(r.detail)) if r.detail else r for r in rows]
 
 
+COUNT_CAP = 10_000
+
+
 def count(conn: Connection, f: Filters, *, sealed: bool = False) -> int:
+    """How many match, counted up to COUNT_CAP + 1 (a page then says "10000+"): counting a whole queue of
+    100,000 on every page would cost more than the page."""
     where = _where(replace(f, before=None), searchable_payload=not sealed)
-    return int(conn.execute(select(func.count()).select_from(work).where(*where)).scalar_one())
+    capped = select(work.c.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    return int(conn.execute(select(func.count()).select_from(capped)).scalar_one())
 
 
 def row(conn: Connection, ident: int) -> ExceptionRow | None:

@@ -1,5 +1,5 @@
 """The web dashboard: its users (argon2 password hashes, one role each), and their API tokens and browser
-sessions, kept only as SHA-256 digests.
+sessions, kept only as SHA-256 digests; and an index for the list of each team's open exceptions.
 
 Revision ID: 0005
 Revises: 0004
@@ -13,6 +13,7 @@ down_revision = "0004"
 
 
 def upgrade() -> None:
+    op.create_index("ix_work_owner", "work", ["status", "owner", "id"])
     op.create_table(
         "web_users",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -38,3 +39,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("web_credentials")
     op.drop_table("web_users")
+    op.drop_index("ix_work_owner", table_name="work")
