@@ -88,7 +88,8 @@ def flow_health(
     conn: Connection, now: datetime, breakers: BreakerStates | None = None
 ) -> list[dict[str, Any]]:
     """Per kind of work: backlog, lag (how late the oldest due row is), last success, error rate over the
-    last hour, and the circuit state of the systems it talks to when known."""
+    last hour (rows that failed to reach a system, retrying or parked for it, over rows touched; a bad
+    record parked for a person is not an error of the flow), and the circuit state when known."""
     hour = now - timedelta(hours=1)
     due = and_(work.c.status.in_(BACKLOG), work.c.next_at <= now)
     rows = conn.execute(
@@ -105,7 +106,9 @@ def flow_health(
                         and_(
                             work.c.updated_at >= hour,
                             work.c.status.in_([Status.PARKED, Status.RETRYING]),
+                            # a failure to talk to a system; a record's own fault (skippable) is not one
                             work.c.error_band.is_not(None),
+                            work.c.error_band != "skippable",
                         ),
                         1,
                     ),
@@ -116,7 +119,8 @@ def flow_health(
         ).group_by(work.c.kind, work.c.lane)
     )
     states = breakers() if breakers else {}
-    circuit = ("down" if "down" in states.values() else "ok") if states else "unknown"
+    down = sorted(system for system, state in states.items() if state == "down")
+    circuit = (f"down: {', '.join(down)}" if down else "ok") if states else "unknown"
     result = []
     for kind, lane, backlog, oldest_due, last_ok, touched, failed, parked in rows:
         result.append(
