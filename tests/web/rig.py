@@ -6,12 +6,16 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from argon2 import PasswordHasher
+
 from trueup.model.exceptions import Reason
 from trueup.model.work import NewWork, Problem
 from trueup.store import Store
 from trueup.web import auth
 
 START = datetime(2026, 11, 23, 9, 0, 0)
+# argon2 at its production cost takes ~0.1 s a hash; the tests hash many passwords, at a cheap cost
+auth._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORDS = {role: f"{role}-password-1" for role in auth.ROLES}
 
 
