@@ -6,70 +6,37 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
+from tests.web.browser import chromium, login
+from tests.web.browser import served as serve_app
 from tests.web.rig import PASSWORDS, START, ids_by_key, seed
 from trueup.web.app import Web, create_app
 
-CHROMIUM = Path("/usr/bin/chromium")
 # The README's screenshots are refreshed with TRUEUP_SCREENSHOTS=docs/img; otherwise they go to a temp dir.
 SHOTS = os.environ.get("TRUEUP_SCREENSHOTS")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Any]]:
     store = seed(tmp_path / "web.db")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)  # connections wait in the backlog until the server accepts: no start-up race
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(Web(store, clock=lambda: START)), log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", store
-    server.should_exit = True
-    thread.join(timeout=30)
-    sock.close()
+    with serve_app(create_app(Web(store, clock=lambda: START))) as base:
+        yield base, store
     store.close()
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} missing: `make test` installs Debian's chromium package (as root)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _login(browser: Any, base: str, role: str) -> Any:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    page.goto(f"{base}/exceptions")
-    assert "/login" in page.url
-    page.fill("input[name=name]", role)
-    page.fill("input[name=password]", PASSWORDS[role])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/exceptions")
-    return page
+    return login(browser, base, role, PASSWORDS[role])
 
 
 @pytest.mark.slow
