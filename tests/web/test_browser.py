@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.browser import chromium, login
 from tests.web.browser import served as serve_app
@@ -53,6 +54,11 @@ def test_warehouse_acts_finance_cannot_cx_traces(
     warehouse.goto(f"{base}/")
     assert warehouse.locator("#team-warehouse").is_visible()
     warehouse.screenshot(path=str(img / "dashboard-overview.png"), full_page=True)
+    warehouse.goto(f"{base}/exceptions")
+    warehouse.select_option("select[name=owner]", "finance")  # htmx swaps the table in place
+    expect(warehouse.locator(f"#row-{ident}")).to_have_count(0)
+    expect(warehouse.locator(f"#row-{ids['100000002']}")).to_have_count(1)
+    assert "owner=finance" in warehouse.url  # the filter is in the address, to share or reload
     warehouse.goto(f"{base}/exceptions?owner=warehouse")
     row = warehouse.locator(f"#row-{ident}")
     assert "unmapped_carrier" in row.inner_text()

@@ -6,7 +6,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from html import escape
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#393b79",
+    "#ad494a",
+)
 
 
 def stacked_days(series: dict[str, list[int]], end: datetime, *, width: int = 640, height: int = 200) -> str:
@@ -40,14 +53,16 @@ def stacked_days(series: dict[str, list[int]], end: datetime, *, width: int = 64
             parts.append(
                 f'<text x="{left + i * bar_w:.1f}" y="{height - 8}" font-size="10">{escape(day)}</text>'
             )
-    x = left
+    x, y = left, height + 6
     for n, name in enumerate(series):
-        parts.append(
-            f'<rect x="{x}" y="{height + 6}" width="10" height="10" fill="{PALETTE[n % len(PALETTE)]}"/>'
-        )
-        parts.append(f'<text x="{x + 14}" y="{height + 15}" font-size="11">{escape(name)}</text>')
+        if x + 24 + 7 * len(name) > width:  # the legend wraps
+            x, y = left, y + 16
+        parts.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{PALETTE[n % len(PALETTE)]}"/>')
+        parts.append(f'<text x="{x + 14}" y="{y + 9}" font-size="11">{escape(name)}</text>')
         x += 24 + 7 * len(name)
     parts.append("</svg>")
+    full = f'height="{y + 14}" viewBox="0 0 {width} {y + 14}"'
+    parts[0] = parts[0].replace(f'height="{height + 20}" viewBox="0 0 {width} {height + 20}"', full)
     return "".join(parts)
 
 

@@ -88,6 +88,7 @@ def overview(request: Request) -> HTMLResponse:
         teams = insight.overview(conn, now)
         flows = insight.flow_health(conn, now, web.breakers)
         by_team = insight.over_time(conn, now, by="owner")
+        by_reason = insight.over_time(conn, now, by="reason")
         reasons = insight.by_reason_owner(conn)
     totals: dict[str, int] = {}
     for reason, _owner, n in reasons:
@@ -98,6 +99,7 @@ def overview(request: Request) -> HTMLResponse:
         teams=teams,
         flows=flows,
         chart_time=charts.stacked_days(by_team, now),
+        chart_reason_time=charts.stacked_days(by_reason, now, height=240),
         chart_reasons=charts.bars(list(totals.items())),
     )
 
