@@ -204,3 +204,20 @@ def test_pages_render_for_each_role(client: TestClient, store: Store) -> None:
         )
         trace = client.get("/trace", params={"q": "100000004"})
         assert trace.status_code == (403 if role == "viewer" else 200)
+
+
+def test_revealing_personal_data_is_for_admin_and_cx_and_audited(client: TestClient, store: Store) -> None:
+    ident = ids_by_key(store)["100000001"]
+    csrf = login(client, "warehouse")
+    refused = client.post(f"/exceptions/{ident}/reveal", data={"csrf": csrf, "note": "curious"})
+    assert refused.status_code == 403
+    client.cookies.clear()
+    csrf = login(client, "cx")
+    assert client.post(f"/exceptions/{ident}/reveal", data={"csrf": csrf, "note": ""}).status_code == 400
+    shown = client.post(f"/exceptions/{ident}/reveal", data={"csrf": csrf, "note": "customer on the phone"})
+    assert shown.status_code == 200 and "wendy@example.com" in shown.text
+    with store.tx() as conn:
+        rows = conn.execute(select(audit.c.actor, audit.c.action, audit.c.note)).all()
+    assert rows == [("web:cx", "reveal", "customer on the phone")]
+    again = client.get(f"/exceptions/{ident}")
+    assert "wendy@example.com" not in again.text  # masked again on the next visit

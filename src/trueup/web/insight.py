@@ -222,6 +222,11 @@ def find_orders(conn: Connection, query: str, cipher: PayloadCipher | None, limi
     return found
 
 
+def _literal(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def trace(conn: Connection, order_id: str, cipher: PayloadCipher | None) -> dict[str, Any] | None:
     """Everything trueup knows about one order: captured, posted (ERP reference), despatched (carrier and
     tracking), refunded, and any open exception, from every kind of work that names the order."""
@@ -243,8 +248,8 @@ def trace(conn: Connection, order_id: str, cipher: PayloadCipher | None) -> dict
             .where(
                 or_(
                     work.c.key == order_id,
-                    work.c.lock.like(f"%:{order_id}"),
-                    work.c.key.like(f"%:{order_id}"),
+                    work.c.lock.like(f"%:{_literal(order_id)}", escape="\\"),
+                    work.c.key.like(f"%:{_literal(order_id)}", escape="\\"),
                 )
             )
             .order_by(work.c.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -164,8 +164,9 @@ async def exception_act(request: Request) -> Response:
     summary = f"{action}: {ok} of {len(results)} done" + "".join(
         f"; #{r.id} {r.error}" for r in results if not r.ok
     )
-    sep = "&" if "?" in back else "?"
-    return RedirectResponse(f"{back}{sep}{urlencode({'done': summary})}", status_code=303)
+    path, _, query = back.partition("?")
+    kept = [(k, v) for k, v in parse_qsl(query) if k not in ("done", "before")]  # a fresh first page
+    return RedirectResponse(f"{path}?{urlencode([*kept, ('done', summary)])}", status_code=303)
 
 
 def _detail_page(request: Request, ident: int, *, reveal_note: str = "") -> HTMLResponse:
