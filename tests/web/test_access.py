@@ -221,3 +221,12 @@ def test_revealing_personal_data_is_for_admin_and_cx_and_audited(client: TestCli
     assert rows == [("web:cx", "reveal", "customer on the phone")]
     again = client.get(f"/exceptions/{ident}")
     assert "wendy@example.com" not in again.text  # masked again on the next visit
+
+
+def test_out_of_range_ids_are_refused_not_a_server_error(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    huge = str(2**70)
+    assert client.get(f"/exceptions/{huge}").status_code == 422
+    assert client.get("/exceptions", params={"before": huge}).status_code == 422
+    answer = client.post("/exceptions/act", data={"csrf": csrf, "ids": huge, "action": "retry", "note": "x"})
+    assert answer.status_code == 400

@@ -7,7 +7,8 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from trueup.model.exceptions import REASONS
@@ -19,6 +20,7 @@ from trueup.web.app import SESSION_COOKIE, check_csrf, set_session_cookie, user_
 router = APIRouter(include_in_schema=False)
 login_router = APIRouter(include_in_schema=False)
 LOGIN_COOKIE = "trueup_login"
+LARGEST = 2**62  # ledger ids fit a signed 64-bit integer; a larger one is a 422, not a database error
 
 
 def _render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -115,7 +117,7 @@ def exception_list(
     owner: str = "",
     q: str = "",
     status: str = "parked",
-    before: int | None = None,
+    before: Annotated[int | None, Query(ge=0, le=LARGEST)] = None,
     done: str = "",
 ) -> HTMLResponse:
     web = web_of(request)
@@ -149,6 +151,8 @@ async def exception_act(request: Request) -> Response:
     back = _safe_next(str(form.get("back", "/exceptions")))
     try:
         ids = [int(str(v)) for v in form.getlist("ids")]
+        if any(not 0 <= i <= LARGEST for i in ids):
+            raise ValueError
     except ValueError as exc:
         raise HTTPException(400, "ids must be ledger ids") from exc
     if not ids:
@@ -193,12 +197,14 @@ def _detail_page(request: Request, ident: int, *, reveal_note: str = "") -> HTML
 
 
 @router.get("/exceptions/{ident}")
-def exception_detail(request: Request, ident: int) -> HTMLResponse:
+def exception_detail(request: Request, ident: Annotated[int, PathParam(ge=0, le=LARGEST)]) -> HTMLResponse:
     return _detail_page(request, ident)
 
 
 @router.post("/exceptions/{ident}/reveal", dependencies=[Depends(check_csrf)])
-async def exception_reveal(request: Request, ident: int) -> HTMLResponse:
+async def exception_reveal(
+    request: Request, ident: Annotated[int, PathParam(ge=0, le=LARGEST)]
+) -> HTMLResponse:
     user = user_of(request)
     if not user.sees_personal_data:
         raise HTTPException(403, f"{user.role} may not see personal data")
