@@ -142,10 +142,8 @@ def trace(request: Request, q: Annotated[str, Query(min_length=1, max_length=128
     user = user_of(request)
     if not user.sees_trace:
         raise HTTPException(403, f"{user.role} may not see order traces")
-    from trueup.web.pages import _masked_trace
-
     with web.store.tx() as conn:
         found = [
             insight.trace(conn, o, web.store.cipher) for o in insight.find_orders(conn, q, web.store.cipher)
         ]
-    return [t if user.sees_personal_data else _masked_trace(t) for t in found if t]
+    return [t if user.sees_personal_data else insight.masked_trace(t) for t in found if t]

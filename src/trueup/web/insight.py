@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 from trueup.model.exceptions import REASONS, Reason
 from trueup.model.work import Status
 from trueup.security.crypto import PayloadCipher, open_payload
+from trueup.security.pii import mask_email, mask_name, mask_postcode, mask_text
 from trueup.store.schema import cursors, links, work
 
 BACKLOG = (Status.TODO, Status.RETRYING, Status.DOING)
@@ -275,7 +276,7 @@ def trace(conn: Connection, order_id: str, cipher: PayloadCipher | None) -> dict
             "at": r.updated_at.isoformat(timespec="seconds"),
             "reason": r.reason,
             "owner": r.owner,
-            "detail": r.detail,
+            "detail": mask_text(r.detail) if r.detail else r.detail,
             "result": r.result,
         }
         if r.kind == "order.post":
@@ -310,3 +311,14 @@ def trace(conn: Connection, order_id: str, cipher: PayloadCipher | None) -> dict
             step["resolution"] = REASONS[Reason(r.reason)].resolution
         steps.append(step)
     return {"order_id": order_id, "customer": customer, "steps": steps}
+
+
+def masked_trace(found: dict[str, Any]) -> dict[str, Any]:
+    """A trace for a role that may not see the customer: e-mail, postcode and name masked."""
+    c = found["customer"]
+    masked = {
+        "email": mask_email(c["email"]) if c.get("email") else "",
+        "postcode": mask_postcode(str(c.get("postcode") or "")),
+        "name": mask_name(str(c.get("name") or "")),
+    }
+    return {**found, "customer": masked}

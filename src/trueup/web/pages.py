@@ -12,7 +12,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from trueup.model.exceptions import REASONS
-from trueup.security.pii import mask_email, mask_name, mask_postcode, mask_text
+from trueup.security.pii import mask_text
 from trueup.security.reveal import masked_view, record_reveal
 from trueup.web import auth, charts, insight, queue
 from trueup.web.app import SESSION_COOKIE, check_csrf, set_session_cookie, user_of, web_of
@@ -225,15 +225,5 @@ def order_trace(request: Request, q: str = "") -> HTMLResponse:
         for order_id in insight.find_orders(conn, q, web.store.cipher) if q else []:
             found = insight.trace(conn, order_id, web.store.cipher)
             if found:
-                traces.append(found if user.sees_personal_data else _masked_trace(found))
+                traces.append(found if user.sees_personal_data else insight.masked_trace(found))
     return _render(request, "trace.html", q=q, traces=traces)
-
-
-def _masked_trace(found: dict[str, Any]) -> dict[str, Any]:
-    c = found["customer"]
-    masked = {
-        "email": mask_email(c["email"]) if c.get("email") else "",
-        "postcode": mask_postcode(str(c.get("postcode") or "")),
-        "name": mask_name(str(c.get("name") or "")),
-    }
-    return {**found, "customer": masked}
