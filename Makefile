@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_BIN := /usr/lib/postgresql/15/bin
 
-.PHONY: demo test check lint typecheck audit bench setup postgres clean
+.PHONY: demo test check lint typecheck audit bench setup postgres chromium clean
 
 setup: $(STAMP)
 
@@ -22,10 +22,24 @@ postgres:
 	  else echo "PostgreSQL 15 server binaries missing: apt-get install postgresql (as root)"; fi; \
 	fi
 
+# The dashboard's browser tests drive Debian's chromium through Playwright (no browser download).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: apt-get install chromium (as root)"; fi; \
+	fi
+
+DEMO_PASSWORD := demo-password
+
 demo: $(STAMP)
 	$(BIN)/trueup demo --orders 500 --seed 1 --no-serve
+	@for who in demo:admin warehouse:warehouse finance:finance cx:cx; do \
+	  TRUEUP_PASSWORD=$(DEMO_PASSWORD) $(BIN)/trueup -c .trueup-demo/trueup.toml users add $${who%%:*} --role $${who##*:} 2>/dev/null; \
+	done
+	@echo "The dashboard on the demo's data: $(BIN)/trueup -c .trueup-demo/trueup.toml serve"
+	@echo "  then open http://127.0.0.1:8080/ and log in as demo (admin), warehouse, finance or cx, password $(DEMO_PASSWORD)"
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres chromium
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

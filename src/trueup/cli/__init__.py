@@ -15,12 +15,12 @@ from trueup.cli import (
     setup,
     stock,
     sync,
+    web,
 )
 from trueup.cli.common import app
 
 __all__ = [
     "app",
-    "close",
     "close",
     "demo",
     "exceptions",
@@ -34,6 +34,7 @@ __all__ = [
     "setup",
     "stock",
     "sync",
+    "web",
 ]
 
 

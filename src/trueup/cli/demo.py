@@ -82,6 +82,8 @@ def _hold_for_exploring(world: Any, summary: dict[str, Any]) -> None:
         f"  .venv/bin/trueup -c {summary['config']} exceptions list",
         f"  .venv/bin/trueup -c {summary['config']} sync orders --once",
         f"  Magento emulator: {world.magento_url}/V1/orders",
+        f"  .venv/bin/trueup -c {summary['config']} users add demo --role admin   (then, for the dashboard:)",
+        f"  .venv/bin/trueup -c {summary['config']} serve   and open http://127.0.0.1:8080/",
     ):
         out.print(line, markup=False, soft_wrap=True)
     wait_for_interrupt()

@@ -149,6 +149,14 @@ def run(
             "([security] webhook_secret_env; put a TLS proxy in front).",
         ),
     ] = None,
+    dashboard_port: Annotated[
+        int | None,
+        typer.Option(
+            "--dashboard-port",
+            help="Serve the web dashboard on 127.0.0.1:PORT inside the engine, with live circuit states "
+            "(docs/dashboard.md; put a TLS proxy in front).",
+        ),
+    ] = None,
 ) -> None:
     """Run every enabled flow and check on its interval until stopped (Ctrl-C or SIGTERM)."""
     from trueup.cli.progress import PassProgress, fan_out
@@ -174,6 +182,10 @@ def run(
             schedules = [replace(dep.order_schedule, wake=wake)] if cfg.flows.orders.enabled else []
             if webhooks_port is not None:
                 stack.enter_context(_serve_webhooks(cfg, webhooks_port, loop, wake))
+            if dashboard_port is not None:
+                from trueup.web.embedded import serve_dashboard
+
+                stack.enter_context(serve_dashboard(dep, dashboard_port))
             if cfg.flows.despatches.enabled:
                 schedules.append(dep.despatch_schedule)  # its own lane: never delays orders
             periodic: list[tuple[PeriodicTask, float]] = []

@@ -87,6 +87,8 @@ work = Table(
     Index("ix_work_claim", "lane", "status", "next_at"),
     Index("ix_work_lock", "lock", "id"),
     Index("ix_work_reason", "status", "reason"),
+    # the dashboard's list per team (web/queue.py), newest first
+    Index("ix_work_owner", "status", "owner", "id"),
 )
 
 # Per flow and source: how far observation has got. Advanced in the same transaction as the work it covers.
@@ -238,4 +240,31 @@ alerts = Table(
     Column("sent_at", DateTime),
     UniqueConstraint("channel", "reason", "key", name="uq_alerts_channel_reason_key"),
     Index("ix_alerts_due", "status", "next_at"),
+)
+
+# The web dashboard's people (web/auth.py): a user has one role; a password is kept as an argon2 hash.
+web_users = Table(
+    "web_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# Bearer tokens for scripts and for /metrics, and browser sessions: both kept only as SHA-256 hashes, so a
+# copy of the database opens nothing. `kind` is "token" or "session"; a session carries its CSRF token.
+web_credentials = Table(
+    "web_credentials",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, nullable=False),
+    Column("label", String(64), nullable=False, default=""),
+    Column("csrf", String(64), nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime),
 )
