@@ -159,8 +159,8 @@ def run(
     ] = None,
 ) -> None:
     """Run every enabled flow and check on its interval until stopped (Ctrl-C or SIGTERM)."""
-    from trueup.cli.progress import PassProgress, fan_out
     from trueup.alerts.schedule import periodic_tasks as alert_tasks
+    from trueup.cli.progress import PassProgress, fan_out
     from trueup.deployment import open_deployment, orphan_sweep
     from trueup.flows.prices import PriceDriftCheck
     from trueup.flows.stock import DriftCheck

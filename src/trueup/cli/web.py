@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from trueup.cli.common import ConfigOpt, JsonOpt, app, console, fail
-from trueup.cli.exceptions import _store
+from trueup.cli.exceptions import open_store as _store
 
 users_app = typer.Typer(no_args_is_help=True, help="Dashboard users, their roles and API tokens.")
 app.add_typer(users_app, name="users")

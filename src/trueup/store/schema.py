@@ -227,9 +227,13 @@ accepted_variances = Table(
 # `daily_report`, key the day).
 alerts = Table(
     "alerts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("channel", String(64), nullable=False),
+    Column("reason", String(40), nullable=False),
     Column("key", String(200), nullable=False),
     Column("work_id", BigInteger),
+    Column("owner", String(16)),
     Column("raised_at", DateTime, nullable=False),
     Column("status", String(12), nullable=False),  # pending, sent, cleared, failed
     Column("role", String(8)),  # alert or digest, once sent
@@ -237,6 +241,7 @@ alerts = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_at", DateTime, nullable=False),
     Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
     UniqueConstraint("channel", "reason", "key", name="uq_alerts_channel_reason_key"),
     Index("ix_alerts_due", "status", "next_at"),
