@@ -1,4 +1,4 @@
-"""`trueup close --month 2026-10`: reconcile the month and write the close report (XLSX and HTML)."""
+"""`trueup report close --month 2026-10` (alias `trueup close`): the month-end close, XLSX and HTML."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from trueup.cli.common import ConfigOpt, JsonOpt, app, console, fail, load, run_async
+from trueup.cli.report import report_app
 from trueup.errors import Fatal
 
 MonthOpt = Annotated[str, typer.Option("--month", help="The month to close, YYYY-MM.")]
@@ -22,6 +23,7 @@ PayoutsOpt = Annotated[
 ]
 
 
+@report_app.command("close")
 @app.command("close")
 def close(
     month: MonthOpt,
@@ -30,8 +32,9 @@ def close(
     payouts: PayoutsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Reconcile a month's sales with the ERP's ledger and write the close report. Exit 1 when anything
-    is unreconciled or open, 0 when the month is clean, 2 on an error."""
+    """Reconcile a month's sales with the ERP's ledger and write the close report.
+
+    Exit 1 when anything is unreconciled or open, 0 when the month is clean, 2 on an error."""
     from trueup.checks.reconcile import Books, reconcile
     from trueup.checks.reconcile_plan import RECONCILE_REASONS
     from trueup.deployment import open_deployment
