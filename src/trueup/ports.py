@@ -24,6 +24,7 @@ from trueup.model.erp import (
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order, PaymentState
 from trueup.model.prices import PriceReport, PriceRow
+from trueup.model.refunds import CreditMemoPage
 from trueup.model.shipments import ShipmentRequest, ShippableOrder, Track
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
@@ -155,6 +156,7 @@ class StorefrontStock(Protocol):
     def source_items(self) -> AsyncIterator[Sequence[SourceQty]]: ...
 
 
+@runtime_checkable
 class StockAdjustmentSink(Protocol):
     """Book stock deltas in the ERP (restocked returns). Idempotent on each adjustment's `reference`."""
 
@@ -310,4 +312,24 @@ class FulfilmentLedger(Protocol):
 
     async def wake_waiting(self) -> int:
         """Make despatches that wait for their order due now where the order has been posted since."""
+        ...
+
+
+class CreditMemoSource(Protocol):
+    """Storefront credit memos after a key cursor (None: from the beginning), in pages with their cursor."""
+
+    name: str
+
+    def credit_memos_since(self, cursor: str | None) -> AsyncIterator[CreditMemoPage]: ...
+
+
+class RefundLedger(Protocol):
+    """What the refund flow asks of trueup's own records (the links table)."""
+
+    async def posted_orders(self, order_ids: Iterable[str]) -> Mapping[str, str]:
+        """Storefront order id -> ERP order ref, for those of `order_ids` linked (posted) already."""
+        ...
+
+    async def wake_waiting(self) -> int:
+        """Make refunds that wait for their order due now where the order has been posted since."""
         ...

@@ -2,7 +2,18 @@
 
 from rich.markup import escape
 
-from trueup.cli import demo, exceptions, fulfilment, prices, sandbox, security, setup, stock, sync
+from trueup.cli import (
+    demo,
+    exceptions,
+    fulfilment,
+    prices,
+    refunds,  # `trueup sync refunds`
+    sandbox,
+    security,
+    setup,
+    stock,
+    sync,
+)
 from trueup.cli.common import app
 
 __all__ = [
@@ -12,6 +23,7 @@ __all__ = [
     "fulfilment",
     "main",
     "prices",
+    "refunds",
     "sandbox",
     "security",
     "setup",

@@ -141,6 +141,10 @@ def run(
                 periodic.append((PriceDriftCheck(dep.prices), cfg.prices.interval_seconds))
             if cfg.flows.despatches.enabled and dep.fulfilment_checks is not None:
                 periodic.append((dep.fulfilment_checks, cfg.flows.despatches.interval_seconds))
+            # Refunds run when switched off too: they are then watched only, and drift is still found.
+            if dep.refunds is not None and dep.refund_checks is not None:
+                schedules.append(dep.refund_schedule)  # its own lane
+                periodic.append((dep.refund_checks, cfg.flows.refunds.interval_seconds))
             periodic.append((_daily_purge(dep), 86_400.0))
             console.print("trueup running; Ctrl-C to stop")
             with stack:
