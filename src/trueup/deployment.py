@@ -218,7 +218,7 @@ def refund_flow(
     return RefundFlow(
         MagentoCreditMemos(magento, name=config.storefront.name, page_size=flow.page_size),
         erp,
-        StoreRefundLedger(backend, config.storefront.name, clock),
+        StoreRefundLedger(backend, config.storefront.name, clock, enabled=flow.enabled),
         item_map,
         rules,
         clock,

@@ -33,7 +33,10 @@ TOLERANCE = Decimal("0.01")
 
 
 class StoreRefundLedger:
-    def __init__(self, backend: EmbeddedBackend, storefront: str, clock: Clock) -> None:
+    def __init__(
+        self, backend: EmbeddedBackend, storefront: str, clock: Clock, *, enabled: bool = True
+    ) -> None:
+        self.enabled = enabled
         self.backend = backend
         self.storefront = storefront
         self.clock = clock
@@ -44,7 +47,10 @@ class StoreRefundLedger:
 
     async def wake_waiting(self) -> int:
         store = self.backend.store
-        return await self.backend.call(refunds.wake_waiting, store, self.storefront, self.clock.now())
+        now = self.clock.now()
+        return await self.backend.call(
+            refunds.wake_waiting, store, self.storefront, now, enabled=self.enabled
+        )
 
 
 def drift_work(key: str, payload: str, message: str) -> NewWork:

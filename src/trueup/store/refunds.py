@@ -24,8 +24,9 @@ CHECK_KIND = "check.refunds"
 WAIT_REASONS = (Reason.REFUND_AWAITING_ORDER, Reason.REFUNDS_WATCHED)
 
 
-def wake_waiting(store: Store, storefront: str, now: datetime) -> int:
-    """Refunds waiting for their order, whose order is linked now: due at once, not at the next recheck."""
+def wake_waiting(store: Store, storefront: str, now: datetime, *, enabled: bool = True) -> int:
+    """Refunds waiting for their order, whose order is linked now: due at once, not at the next recheck.
+    With the flow on, refunds watched while it was off are due at once too."""
     posted = exists().where(
         links.c.kind == ORDER_LINK,
         links.c.storefront == storefront,
@@ -43,7 +44,20 @@ def wake_waiting(store: Store, storefront: str, now: datetime) -> int:
             )
             .values(next_at=now)
         )
-        return int(result.rowcount or 0)
+        woken = int(result.rowcount or 0)
+        if enabled:
+            watched = conn.execute(
+                update(work)
+                .where(
+                    work.c.kind == REFUND_KIND,
+                    work.c.status == Status.WAITING,
+                    work.c.reason == Reason.REFUNDS_WATCHED,
+                    work.c.next_at > now,
+                )
+                .values(next_at=now)
+            )
+            woken += int(watched.rowcount or 0)
+        return woken
 
 
 def credit_note_counts(store: Store) -> dict[str, int]:
