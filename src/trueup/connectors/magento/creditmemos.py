@@ -85,12 +85,16 @@ def _qty(value: Any) -> int:
 def to_credit_memo(raw: dict[str, Any], order_id: str) -> CreditMemo:
     """One Magento credit memo; raises ValueError/KeyError/TypeError when a field cannot be read."""
     lines = []
-    for item in raw.get("items") or []:
+    items = raw.get("items") or []
+    # A configurable's parent line carries the money under its child's SKU; the child's own zero line is the
+    # same units again. A zero line under a SKU no money line has (a free gift) is a line of its own.
+    priced = {str(i.get("sku")) for i in items if to_decimal(i.get("row_total_incl_tax"))}
+    for item in items:
         qty = _qty(item.get("qty"))
         incl = to_decimal(item.get("row_total_incl_tax"))
         gross = incl - abs(to_decimal(item.get("discount_amount")))
-        if qty <= 0 or (gross == 0 and incl == 0):
-            continue  # a configurable's child or a bundle parent: no money, no units of its own
+        if qty <= 0 or (not incl and str(item.get("sku")) in priced):
+            continue
         tax = to_decimal(item.get("tax_amount"))
         net = gross - tax
         rate = (tax * 100 / net).quantize(Decimal("0.01")) if net else Decimal(0)
