@@ -221,6 +221,9 @@ class DespatchesFlowConfig(Section):
     # checks, as findings in the exception queue
     stalled_after_hours: float = Field(48, ge=0)  # posted, not despatched: a stalled order
     drift_grace_hours: float = Field(4, ge=0)  # despatched in the ERP, still no storefront shipment
+    invoice_on_despatch: bool = (
+        False  # R-FIN-4: invoice and capture in the storefront what each shipment ships
+    )
     enabled: bool = True
 
 

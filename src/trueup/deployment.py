@@ -27,6 +27,7 @@ from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
 from trueup.connectors.magento.creditmemos import MagentoCreditMemos
 from trueup.connectors.magento.index import MagentoOrderIndex
+from trueup.connectors.magento.invoices import MagentoInvoices
 from trueup.connectors.magento.prices import MagentoPrices
 from trueup.connectors.magento.shipments import MagentoShipments
 from trueup.connectors.magento.stock import MagentoStock
@@ -200,6 +201,7 @@ def fulfilment_flow(
         clock,
         order_recheck=timedelta(seconds=flow.order_recheck_seconds),
         exceptions=StoreExceptionQueue(backend, clock),
+        invoicer=MagentoInvoices(magento, name=config.storefront.name) if flow.invoice_on_despatch else None,
     )
 
 

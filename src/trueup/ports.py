@@ -333,3 +333,12 @@ class RefundLedger(Protocol):
     async def wake_waiting(self) -> int:
         """Make refunds that wait for their order due now where the order has been posted since."""
         ...
+
+
+class Invoicer(Protocol):
+    """Storefront invoices on despatch (R-FIN-4): invoice and capture what an order has shipped and not yet
+    invoiced. Level-triggered, so a retry invoices nothing twice; None when nothing was left."""
+
+    name: str
+
+    async def invoice_shipped(self, order_id: str) -> str | None: ...

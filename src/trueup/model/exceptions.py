@@ -64,6 +64,7 @@ class Reason(StrEnum):
     REFUNDS_WATCHED = "refunds_watched"
     REFUND_DRIFT = "refund_drift"
     RESTOCK_NOT_BOOKED = "restock_not_booked"
+    INVOICE_REFUSED = "invoice_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +398,15 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Book the returned units into stock in the ERP by hand (the units and SKUs are in the message), then "
         "resolve the exception.",
         Side.ERP,
+    ),
+    Reason.INVOICE_REFUSED: ReasonInfo(
+        Owner.FINANCE,
+        "Storefront refused the invoice on despatch",
+        "[flows.despatches] invoice_on_despatch is on: the despatch is a shipment, but Magento refused to "
+        "invoice and capture what it shipped (the order cannot be invoiced, or the payment refused capture).",
+        "Open the order in the Magento admin, invoice (and capture) it by hand or settle the payment, then "
+        "resolve the exception.",
+        Side.STOREFRONT,
     ),
 }
 

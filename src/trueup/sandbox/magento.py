@@ -704,6 +704,10 @@ def create_app(
     from trueup.sandbox.magento_refunds import refund_routes
 
     routes += refund_routes(state, refused, _json_body_response)
+    # Invoices (invoice and capture, search): trueup.sandbox.magento_invoices.
+    from trueup.sandbox.magento_invoices import invoice_routes
+
+    routes += invoice_routes(state, refused, _json_body_response)
     faults = faults if faults is not None else Faults()
     app = Starlette(
         routes=[*fault_routes(faults), *routes],
