@@ -23,6 +23,7 @@ from trueup.checks.sweep import OrphanSweep, SweepSettings
 from trueup.config import Config, ErpConfig
 from trueup.connectors.http import tls_context
 from trueup.connectors.magento.auth import magento_auth
+from trueup.connectors.magento.cancellations import MagentoCancellations
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
 from trueup.connectors.magento.creditmemos import MagentoCreditMemos
@@ -33,6 +34,7 @@ from trueup.connectors.magento.shipments import MagentoShipments
 from trueup.connectors.magento.stock import MagentoStock
 from trueup.errors import Fatal
 from trueup.flows.acks import AckPolicy
+from trueup.flows.cancellations import CancellationFlow
 from trueup.flows.fulfilment import FulfilmentFlow, FulfilmentRules
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import KIND, LINK_KIND, OrderFlow, OrderRules, observed_work
@@ -71,6 +73,15 @@ class Deployment:
     fulfilment_checks: FulfilmentChecks | None = None
     refunds: RefundFlow | None = None
     refund_checks: RefundChecks | None = None
+    cancellations: CancellationFlow | None = None
+
+    @property
+    def cancellation_schedule(self) -> Schedule:
+        """Orders cancelled in the storefront, on the refunds' interval, by their own key cursor."""
+        assert self.cancellations is not None
+        return Schedule(
+            self.cancellations, self.config.storefront.name, self.config.flows.refunds.interval_seconds
+        )
 
     @property
     def refund_schedule(self) -> Schedule:
@@ -379,6 +390,11 @@ async def open_deployment(
                 enabled=config.flows.refunds.enabled,
                 ledger=erp,
                 storefront=config.storefront.name,
+            ),
+            CancellationFlow(
+                MagentoCancellations(magento, name=config.storefront.name),
+                erp,
+                StoreRefundLedger(backend, config.storefront.name, clock),
             ),
         )
     finally:

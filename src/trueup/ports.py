@@ -24,7 +24,7 @@ from trueup.model.erp import (
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order, PaymentState
 from trueup.model.prices import PriceReport, PriceRow
-from trueup.model.refunds import CreditMemoPage
+from trueup.model.refunds import CancellationPage, CreditMemoPage
 from trueup.model.shipments import ShipmentRequest, ShippableOrder, Track
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
@@ -342,3 +342,20 @@ class Invoicer(Protocol):
     name: str
 
     async def invoice_shipped(self, order_id: str) -> str | None: ...
+
+
+class CancellationSource(Protocol):
+    """Orders cancelled in the storefront after a key cursor, in pages with their cursor."""
+
+    name: str
+
+    def cancellations_since(self, cursor: str | None) -> AsyncIterator[CancellationPage]: ...
+
+
+@runtime_checkable
+class OrderCanceller(Protocol):
+    """An ERP that can cancel a sales order it holds (optional: a connector offers it only where the ERP
+    can). Idempotent: cancelling a cancelled order is no error. Raises Skippable when the ERP refuses (the
+    order is despatched already)."""
+
+    async def cancel_sales_order(self, external_id: str, erp_ref: str) -> None: ...

@@ -141,3 +141,27 @@ def test_a_refund_before_its_order_is_posted_waits_then_posts(tmp_path: Path) ->
         assert world.erp.credit_note_counts() == {f"{memo_id:09d}": 1}
     finally:
         world.stop()
+
+
+def test_an_order_cancelled_after_posting_is_an_exception_for_the_warehouse(tmp_path: Path) -> None:
+    from trueup.sandbox.magento_invoices import invoicing_of
+
+    world = World(trading_day(46, 10, faults=FaultMix.none()))
+    world.start()
+    try:
+        env = cli_env(world)
+        config = write_config(tmp_path / "trueup.toml", world)
+        sync("orders", "--once", config=config, env=env)
+        order_id = posted_ids(world)[0]
+        raw = next(o for o in world.magento if o["increment_id"] == order_id)
+        assert invoicing_of(world.magento).cancel(int(raw["entity_id"])) is True  # in the Magento admin
+
+        first = sync("cancellations", "--once", "--json", config=config, env=env)
+        assert first["cancellations"] == {"parked": 1}
+        args = ("exceptions", "list", "--reason", "cancelled_after_post", "--json", "-c", str(config))
+        (row,) = json.loads(trueup(*args, env=env).stdout)
+        assert row["owner"] == "warehouse" and row["impact_minor"] == int(raw["grand_total"] * 100)
+        again = sync("cancellations", "--once", "--json", config=config, env=env)
+        assert again["pass"] == {} and again["cancellations"] == {"parked": 1}  # raised once
+    finally:
+        world.stop()

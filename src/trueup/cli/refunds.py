@@ -55,3 +55,31 @@ def sync_refunds(
         console.print(f"refunds: {totals}")
         console.print(f"credit notes: {notes}, restocked units: {restocked}")
         console.print(f"findings: {findings}")
+
+
+@sync_app.command("cancellations")
+def sync_cancellations(
+    config: ConfigOpt = Path("trueup.toml"),
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read the orders cancelled in the storefront since the cursor: one that reached the ERP is cancelled
+    there where the connector can, else a `cancelled_after_post` exception for the warehouse."""
+    from trueup.deployment import open_deployment
+
+    cfg = load(config)
+
+    async def go() -> tuple[dict[str, int], dict[str, int]]:
+        async with open_deployment(cfg) as dep:
+            totals = await dep.engine.drain(dep.cancellation_schedule)
+            return dict(totals), dep.store.counts("order.cancel")
+
+    try:
+        totals, counts = run_async(go())
+    except Fatal as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        sys.stdout.write(json.dumps({"pass": totals, "cancellations": counts}) + "\n")
+    else:
+        console.print(f"cancellations: {totals}, by status: {counts}")

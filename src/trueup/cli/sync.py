@@ -145,6 +145,8 @@ def run(
             if dep.refunds is not None and dep.refund_checks is not None:
                 schedules.append(dep.refund_schedule)  # its own lane
                 periodic.append((dep.refund_checks, cfg.flows.refunds.interval_seconds))
+            if dep.cancellations is not None:  # orders cancelled in the store after they reached the ERP
+                schedules.append(dep.cancellation_schedule)
             periodic.append((_daily_purge(dep), 86_400.0))
             console.print("trueup running; Ctrl-C to stop")
             with stack:

@@ -65,6 +65,7 @@ class Reason(StrEnum):
     REFUND_DRIFT = "refund_drift"
     RESTOCK_NOT_BOOKED = "restock_not_booked"
     INVOICE_REFUSED = "invoice_refused"
+    CANCELLED_AFTER_POST = "cancelled_after_post"
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +408,16 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Open the order in the Magento admin, invoice (and capture) it by hand or settle the payment, then "
         "resolve the exception.",
         Side.STOREFRONT,
+    ),
+    Reason.CANCELLED_AFTER_POST: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Order cancelled in the storefront after it reached the ERP",
+        "The customer or e-commerce cancelled the order in the storefront, but the ERP already has it and "
+        "its connector cannot cancel it (or the ERP refused: it has despatched): the warehouse may still "
+        "pick and ship an order that will not be paid for.",
+        "Stop or cancel the sales order in the ERP (or, if it has gone, arrange its return and refund), then "
+        "resolve the exception with a note.",
+        Side.ERP,
     ),
 }
 

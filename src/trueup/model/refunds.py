@@ -50,3 +50,17 @@ class CreditMemo(Record):
 class CreditMemoPage(Record):
     memos: tuple[CreditMemo, ...]
     cursor: str  # where the next read starts: `<updated_at>|<entity_id>` of the last memo read
+
+
+class Cancellation(Record):
+    """An order cancelled in the storefront: its id (the order flow's key) and the money at risk."""
+
+    order_id: str
+    grand_total: Decimal
+    currency: str
+    cancelled_at: str = ""  # as the storefront writes its updated_at
+
+
+class CancellationPage(Record):
+    cancellations: tuple[Cancellation, ...]
+    cursor: str

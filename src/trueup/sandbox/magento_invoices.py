@@ -1,5 +1,6 @@
 """Invoices in the Magento emulator: `POST /V1/order/{id}/invoice` (with `capture`) and `GET /V1/invoices`
-(searchCriteria on the `sales_invoice` columns), in the shapes of the vendored 2.4.8 schema.
+(searchCriteria on the `sales_invoice` columns), and `POST /V1/orders/{id}/cancel`, in the shapes of the
+vendored 2.4.8 schema.
 
 As Magento's InvoiceOrder does (contracts/magento/README.md): items by order item id; no items means
 everything left to invoice; a quantity beyond what is left is Magento's 400 naming the item; nothing left is
@@ -125,6 +126,24 @@ class InvoiceState:
         self.orders.update_order(entity_id, changes, now)
         return invoice_id
 
+    def cancel(self, entity_id: int) -> bool:
+        """Cancel as Magento's OrderManagement::cancel: `False` (not an error) when the order is complete,
+        closed, cancelled already or fully invoiced; else what is not shipped is cancelled."""
+        order = self.orders.get(entity_id)
+        if order is None:
+            raise KeyError(entity_id)
+        items = [dict(i) for i in order["items"]]
+        invoiced = all(i["qty_invoiced"] >= i["qty_ordered"] for i in items if i["row_total_incl_tax"])
+        if order.get("state") in ("complete", "closed", "canceled") or (
+            invoiced and self.by_order.get(entity_id)
+        ):
+            return False
+        for item in items:
+            item["qty_canceled"] = item["qty_ordered"] - item["qty_shipped"]
+        now = datetime.now(UTC).strftime(TIME)
+        self.orders.update_order(entity_id, {"items": items, "state": "canceled", "status": "canceled"}, now)
+        return True
+
 
 _registry: weakref.WeakKeyDictionary[MagentoState, InvoiceState] = weakref.WeakKeyDictionary()
 
@@ -179,7 +198,16 @@ def invoice_routes(
         ]
         return respond(200, {"items": found, "search_criteria": criteria.echo(), "total_count": len(found)})
 
+    async def cancel(request: Request) -> Response:
+        if (refusal := refused(request)) is not None:
+            return refusal
+        try:
+            return respond(200, invoicing.cancel(int(request.path_params["order_id"])))
+        except (KeyError, ValueError):
+            return respond(404, NOT_FOUND)
+
     paths: list[tuple[str, Callable[[Request], Any], str]] = [
+        ("/V1/orders/{order_id}/cancel", cancel, "POST"),
         ("/V1/order/{order_id}/invoice", create, "POST"),
         ("/V1/invoices", search, "GET"),
     ]

@@ -66,12 +66,13 @@ def memos_after(key: MemoKey, page_size: int) -> dict[str, str]:
 
 
 def memo_key(raw: dict[str, Any]) -> MemoKey:
+    """The (updated_at, entity_id) paging key of a credit memo or an order; Fatal without one."""
     try:
         return MemoKey(str(raw["updated_at"]), int(raw["entity_id"]))
     except (KeyError, TypeError, ValueError):
         raise Fatal(
-            "Magento GET /V1/creditmemos returned a credit memo without a usable updated_at and entity_id, "
-            "so paging by key cannot go on. Resolution: check that no extension strips these fields."
+            "Magento returned a record without a usable updated_at and entity_id, so paging by key cannot "
+            "go on. Resolution: check that no extension strips these fields."
         ) from None
 
 
