@@ -119,3 +119,45 @@ async def test_refund_search_and_load_answer_in_the_schema_and_move_the_order(
         assert resp.status == 400
     async with http.post(f"{base}/invoice/999/refund", json={"items": []}, headers=auth) as resp:
         assert resp.status == 404
+
+
+async def test_invoice_capture_and_cancel_answer_as_magento(
+    serve: Callable[[ASGIApp], str],
+    http: aiohttp.ClientSession,
+    auth: dict[str, str],
+    token: str,
+    schema: Callable[[str], jsonschema.Draft4Validator],  # noqa: F811
+) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    scenario = generate(6, 20, start=now - timedelta(hours=2), end=now, faults=FaultMix.none())
+    state = MagentoState(scenario.orders)
+    base = serve(create_app(state, token=token)) + "/rest/default/V1"
+    invoiced, cancelled = [o for o in state if o["state"] == "processing"][:2]
+    body = {"capture": True, "notify": False}
+    body_schema("/V1/order/{orderId}/invoice").validate(body)
+    async with http.post(f"{base}/order/{invoiced['entity_id']}/invoice", json=body, headers=auth) as resp:
+        assert resp.status == 200
+        invoice_id = await resp.json()
+    async with http.post(f"{base}/order/{invoiced['entity_id']}/invoice", json=body, headers=auth) as resp:
+        assert resp.status == 400  # nothing left to invoice
+        schema("error-response").validate(await resp.json())
+    params = {
+        "searchCriteria[filter_groups][0][filters][0][field]": "order_id",
+        "searchCriteria[filter_groups][0][filters][0][value]": str(invoiced["entity_id"]),
+    }
+    async with http.get(f"{base}/invoices", params=params, headers=auth) as resp:
+        found = json.loads(await resp.read())
+    schema("sales-data-invoice-search-result-interface").validate(found)
+    assert [i["entity_id"] for i in found["items"]] == [invoice_id] and found["items"][0]["state"] == 2
+    # an invoiced order refunds through its invoice too
+    line = money_lines(invoiced)[0]
+    refund = {"items": [{"order_item_id": line["item_id"], "qty": 1}], "isOnline": False}
+    body_schema("/V1/invoice/{invoiceId}/refund").validate(refund)
+    async with http.post(f"{base}/invoice/{invoice_id}/refund", json=refund, headers=auth) as resp:
+        assert resp.status == 200
+    # cancel: true for an open order, false (not an error) for one fully invoiced
+    async with http.post(f"{base}/orders/{cancelled['entity_id']}/cancel", headers=auth) as resp:
+        assert resp.status == 200 and await resp.json() is True
+    assert state.get(cancelled["entity_id"])["state"] == "canceled"  # type: ignore[index]
+    async with http.post(f"{base}/orders/{invoiced['entity_id']}/cancel", headers=auth) as resp:
+        assert resp.status == 200 and await resp.json() is False
