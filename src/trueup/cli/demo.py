@@ -120,9 +120,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
         )
     if cn := summary.get("credit_notes"):
         out.print(
-            f"  refunded in Magento    {cn['refunds']}: {cn['posted']} ERP credit notes, "
-            f"{summary.get('restocked_units', 0)} units restocked, {cn['restock_not_booked']} restocks "
-            "left to the warehouse"
+            f"  refunded in Magento    {cn['refunds']}: {cn['posted']} credit notes, "
+            f"{summary.get('restocked_units', 0)} units restocked ({cn['restock_not_booked']} by hand)"
         )
     if st := summary.get("stock"):
         out.print(
