@@ -222,6 +222,20 @@ class DespatchesFlowConfig(Section):
     # checks, as findings in the exception queue
     stalled_after_hours: float = Field(48, ge=0)  # posted, not despatched: a stalled order
     drift_grace_hours: float = Field(4, ge=0)  # despatched in the ERP, still no storefront shipment
+    invoice_on_despatch: bool = (
+        False  # R-FIN-4: invoice and capture in the storefront what each shipment ships
+    )
+    enabled: bool = True
+
+
+class RefundsFlowConfig(Section):
+    """Storefront credit memos -> ERP credit notes (trueup.flows.refunds). Off: watched only (R-REF-3)."""
+
+    interval_seconds: float = Field(300, gt=0)
+    order_recheck_seconds: float = Field(300, gt=0)  # a refund whose order is not posted yet
+    page_size: int = Field(100, gt=0, le=1000)
+    restock_location: str = ""  # ERP location returned units go back to; empty: the connector's default
+    drift_grace_hours: float = Field(24, ge=0)  # a credit memo still without an ERP credit note: refund drift
     enabled: bool = True
 
 
@@ -229,6 +243,7 @@ class FlowsConfig(Section):
     orders: OrdersFlowConfig = OrdersFlowConfig()
     items: ItemsFlowConfig = ItemsFlowConfig()
     despatches: DespatchesFlowConfig = DespatchesFlowConfig()
+    refunds: RefundsFlowConfig = RefundsFlowConfig()
 
 
 class CarrierMapping(Section):
@@ -543,6 +558,11 @@ interval_seconds = 3600         # ERP item master -> trueup's SKU map
 [flows.despatches]
 interval_seconds = 300          # ERP despatches -> storefront shipments with tracking
 notify = true                   # the storefront e-mails the customer each shipment
+
+[flows.refunds]
+enabled = true                  # storefront credit memos -> ERP credit notes; false: watched only
+interval_seconds = 300
+drift_grace_hours = 24          # a credit memo still without an ERP credit note: a refund_drift finding
 
 [checks.orphans]               # the second net: paid orders with no ERP link (`trueup check orders`)
 interval_seconds = 900

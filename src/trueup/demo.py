@@ -49,6 +49,7 @@ def demo_config(world: World, workdir: Path) -> dict[str, Any]:
             "orders": {"interval_seconds": 30, "payment_recheck_seconds": 60},
             # the day is compressed: an order not despatched by the end of it counts as stalled
             "despatches": {"stalled_after_hours": 0, "drift_grace_hours": 0},
+            "refunds": {"drift_grace_hours": 0},  # a refund not posted by the end of the day is drift
         },
         runtime={"retry_base_seconds": 0.05, "retry_max_seconds": 2, "max_attempts": 10},
         # the day is compressed: today's sales are due in the ledger once the ERP invoices them
@@ -108,6 +109,11 @@ async def run_demo(
             # invoiced what it has not despatched, nor what never posted: those are ledger_orphaned).
             reconciled = await reconcile_task(dep).sync()
             reconciled_kinds = cast(dict[str, int], reconciled["findings_by_kind"])
+            # Customer service refunds during the day (after the sweep: a refund closes or changes orders).
+            credit_notes = await _refund_day(world, dep, opts.seed)
+            outcome_mismatches += credit_notes.pop("mismatches")
+            restocked_units = credit_notes.pop("restocked_units")
+            findings.update(credit_notes.pop("findings_by_kind"))
             alerted = await _alerts(dep, mail)
         erp_counts = world.erp_order_counts()
         summary = {
@@ -125,6 +131,8 @@ async def run_demo(
             "erp_sales_orders": sum(erp_counts.values()),
             "duplicate_erp_orders": sum(n - 1 for n in erp_counts.values() if n > 1),
             "shipments": shipments,
+            "credit_notes": credit_notes,
+            "restocked_units": restocked_units,
             "findings_by_kind": findings,
             "exceptions_by_reason": dict(sorted(by_reason.items())),
             "expected_by_reason": dict(
@@ -258,6 +266,47 @@ async def _despatch_day(world: World, dep: Deployment, seed: int) -> dict[str, A
         "waiting": counts["waiting"],
         "expected": dict(sorted(day.expected.items())),
         "findings_by_kind": findings,
+        "mismatches": mismatches,
+    }
+
+
+async def _refund_day(world: World, dep: Deployment, seed: int) -> dict[str, Any]:
+    """Customer service refunds a tenth of the posted orders in the Magento admin, half of them returns
+    back to stock; one refund pass posts the credit notes and books the returns back where the ERP can take
+    them (else a restock_not_booked exception each). See trueup.sandbox.refund_day."""
+    from trueup.ports import StockAdjustmentSink
+    from trueup.sandbox.refund_day import refund_posted
+    from trueup.store.fulfilment import posted_orders
+    from trueup.store.refunds import credit_note_counts, findings_by_kind
+
+    assert dep.refunds is not None and dep.refund_checks is not None
+    posted = posted_orders(dep.store, dep.config.storefront.name, world.scenario.expected)
+    day = refund_posted(world.magento, posted, seed=seed)
+    await dep.engine.drain(dep.refund_schedule)
+    await dep.refund_checks.sync()
+    counts = credit_note_counts(dep.store)
+    not_booked = dep.store.counts_by_reason().get("restock_not_booked", 0)
+    sink = dep.refunds.sink
+    restocks = getattr(sink, "restock_on_credit_note", False) or isinstance(sink, StockAdjustmentSink)
+    expected = {
+        "posted": day.refunds,
+        "restocked_units": day.restock_units if restocks else 0,
+        "restock_not_booked": 0 if restocks else day.with_restock,
+    }
+    actual = {**counts, "restock_not_booked": not_booked}
+    mismatches = [
+        f"credit_notes.{kind}: expected {want}, got {actual.get(kind, 0)}"
+        for kind, want in sorted(expected.items())
+        if actual.get(kind, 0) != want
+    ]
+    return {
+        "refunds": day.refunds,
+        "posted": counts["posted"],
+        "waiting": counts["waiting"],
+        "parked": counts["parked"],
+        "restock_not_booked": not_booked,
+        "restocked_units": counts["restocked_units"],
+        "findings_by_kind": findings_by_kind(dep.store),
         "mismatches": mismatches,
     }
 

@@ -23,18 +23,23 @@ from trueup.checks.sweep import OrphanSweep, SweepSettings
 from trueup.config import Config, ErpConfig
 from trueup.connectors.http import tls_context
 from trueup.connectors.magento.auth import magento_auth
+from trueup.connectors.magento.cancellations import MagentoCancellations
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
+from trueup.connectors.magento.creditmemos import MagentoCreditMemos
 from trueup.connectors.magento.index import MagentoOrderIndex
+from trueup.connectors.magento.invoices import MagentoInvoices
 from trueup.connectors.magento.prices import MagentoPrices
 from trueup.connectors.magento.shipments import MagentoShipments
 from trueup.connectors.magento.stock import MagentoStock
 from trueup.errors import Fatal
 from trueup.flows.acks import AckPolicy
+from trueup.flows.cancellations import CancellationFlow
 from trueup.flows.fulfilment import FulfilmentFlow, FulfilmentRules
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import KIND, LINK_KIND, OrderFlow, OrderRules, observed_work
 from trueup.flows.prices import PriceFlow
+from trueup.flows.refunds import RefundFlow, RefundRules
 from trueup.flows.stock import StockFlow
 from trueup.model.items import FieldLimits
 from trueup.model.stock import DEFAULT_FORMULA, SellableFormula, StockRules
@@ -45,6 +50,7 @@ from trueup.runtime.engine import Engine, Schedule, Settings
 from trueup.runtime.fulfilment import StoreFulfilmentLedger
 from trueup.runtime.fulfilment_checks import FulfilmentChecks
 from trueup.runtime.overrides import StoreQueueOverrides
+from trueup.runtime.refunds import RefundChecks, StoreRefundLedger
 from trueup.runtime.retry import RetryPolicy
 from trueup.runtime.stock_state import StoreStockState
 
@@ -69,6 +75,23 @@ class Deployment:
     prices: PriceFlow | None = None
     fulfilment: FulfilmentFlow | None = None
     fulfilment_checks: FulfilmentChecks | None = None
+    refunds: RefundFlow | None = None
+    refund_checks: RefundChecks | None = None
+    cancellations: CancellationFlow | None = None
+
+    @property
+    def cancellation_schedule(self) -> Schedule:
+        """Orders cancelled in the storefront, on the refunds' interval, by their own key cursor."""
+        assert self.cancellations is not None
+        return Schedule(
+            self.cancellations, self.config.storefront.name, self.config.flows.refunds.interval_seconds
+        )
+
+    @property
+    def refund_schedule(self) -> Schedule:
+        """The refund flow's schedule: credit memos from the storefront, by their own key cursor."""
+        assert self.refunds is not None
+        return Schedule(self.refunds, self.config.storefront.name, self.config.flows.refunds.interval_seconds)
 
     @property
     def price_schedule(self) -> Schedule:
@@ -189,6 +212,31 @@ def fulfilment_flow(
         erp,
         MagentoShipments(magento, name=config.storefront.name),
         StoreFulfilmentLedger(backend, config.storefront.name, clock),
+        rules,
+        clock,
+        order_recheck=timedelta(seconds=flow.order_recheck_seconds),
+        exceptions=StoreExceptionQueue(backend, clock),
+        invoicer=MagentoInvoices(magento, name=config.storefront.name) if flow.invoice_on_despatch else None,
+    )
+
+
+def refund_flow(
+    config: Config,
+    magento: MagentoClient,
+    erp: ErpConnector,
+    item_map: StoreItemMap,
+    backend: EmbeddedBackend,
+    clock: SystemClock,
+) -> RefundFlow:
+    flow = config.flows.refunds
+    rules = RefundRules(
+        sku_overrides=dict(config.mappings.skus), location=flow.restock_location, enabled=flow.enabled
+    )
+    return RefundFlow(
+        MagentoCreditMemos(magento, name=config.storefront.name, page_size=flow.page_size),
+        erp,
+        StoreRefundLedger(backend, config.storefront.name, clock, enabled=flow.enabled),
+        item_map,
         rules,
         clock,
         order_recheck=timedelta(seconds=flow.order_recheck_seconds),
@@ -337,6 +385,21 @@ async def open_deployment(
                 erp=config.erp.name,
                 stalled_after=timedelta(hours=config.flows.despatches.stalled_after_hours),
                 drift_grace=timedelta(hours=config.flows.despatches.drift_grace_hours),
+            ),
+            refund_flow(config, magento, erp, item_map, backend, clock),
+            RefundChecks(
+                backend,
+                clock,
+                erp=config.erp.name,
+                drift_grace=timedelta(hours=config.flows.refunds.drift_grace_hours),
+                enabled=config.flows.refunds.enabled,
+                ledger=erp,
+                storefront=config.storefront.name,
+            ),
+            CancellationFlow(
+                MagentoCancellations(magento, name=config.storefront.name),
+                erp,
+                StoreRefundLedger(backend, config.storefront.name, clock),
             ),
         )
     finally:

@@ -25,6 +25,7 @@ from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order, PaymentState
 from trueup.model.prices import PriceReport, PriceRow
 from trueup.model.queue import OrderOverrides
+from trueup.model.refunds import CancellationPage, CreditMemoPage
 from trueup.model.shipments import ShipmentRequest, ShippableOrder, Track
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
@@ -156,6 +157,7 @@ class StorefrontStock(Protocol):
     def source_items(self) -> AsyncIterator[Sequence[SourceQty]]: ...
 
 
+@runtime_checkable
 class StockAdjustmentSink(Protocol):
     """Book stock deltas in the ERP (restocked returns). Idempotent on each adjustment's `reference`."""
 
@@ -319,3 +321,49 @@ class QueueOverrides(Protocol):
     and the variances accepted per order (`accept_and_post`). Read once per batch."""
 
     async def for_orders(self, keys: Sequence[str]) -> OrderOverrides: ...
+
+
+class CreditMemoSource(Protocol):
+    """Storefront credit memos after a key cursor (None: from the beginning), in pages with their cursor."""
+
+    name: str
+
+    def credit_memos_since(self, cursor: str | None) -> AsyncIterator[CreditMemoPage]: ...
+
+
+class RefundLedger(Protocol):
+    """What the refund flow asks of trueup's own records (the links table)."""
+
+    async def posted_orders(self, order_ids: Iterable[str]) -> Mapping[str, str]:
+        """Storefront order id -> ERP order ref, for those of `order_ids` linked (posted) already."""
+        ...
+
+    async def wake_waiting(self) -> int:
+        """Make refunds that wait for their order due now where the order has been posted since."""
+        ...
+
+
+class Invoicer(Protocol):
+    """Storefront invoices on despatch (R-FIN-4): invoice and capture what an order has shipped and not yet
+    invoiced. Level-triggered, so a retry invoices nothing twice; None when nothing was left."""
+
+    name: str
+
+    async def invoice_shipped(self, order_id: str) -> str | None: ...
+
+
+class CancellationSource(Protocol):
+    """Orders cancelled in the storefront after a key cursor, in pages with their cursor."""
+
+    name: str
+
+    def cancellations_since(self, cursor: str | None) -> AsyncIterator[CancellationPage]: ...
+
+
+@runtime_checkable
+class OrderCanceller(Protocol):
+    """An ERP that can cancel a sales order it holds (optional: a connector offers it only where the ERP
+    can). Idempotent: cancelling a cancelled order is no error. Raises Skippable when the ERP refuses (the
+    order is despatched already)."""
+
+    async def cancel_sales_order(self, external_id: str, erp_ref: str) -> None: ...

@@ -9,6 +9,7 @@ from trueup.cli import (
     fulfilment,
     prices,
     queue_actions,
+    refunds,  # `trueup sync refunds`
     report,
     sandbox,
     security,
@@ -28,6 +29,7 @@ __all__ = [
     "main",
     "prices",
     "queue_actions",
+    "refunds",
     "report",
     "sandbox",
     "security",

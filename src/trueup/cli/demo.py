@@ -138,6 +138,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"  despatched by the ERP  {s['despatches']}: {s['created']} shipments, "
             f"{s['linked_manual']} manual ones linked, {s['parked']} parked"
         )
+    if cn := summary.get("credit_notes"):
+        out.print(
+            f"  refunded in Magento    {cn['refunds']}: {cn['posted']} credit notes, "
+            f"{summary.get('restocked_units', 0)} units restocked ({cn['restock_not_booked']} by hand)"
+        )
     if st := summary.get("stock"):
         out.print(
             f"  stock to Magento       {st['pushed_rows']} source items pushed in {st['api_calls']} calls, "

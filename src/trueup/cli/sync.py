@@ -206,6 +206,12 @@ def run(
                 from trueup.deployment import reconcile_task
 
                 periodic.append((reconcile_task(dep), cfg.checks.reconcile.interval_seconds))
+            # Refunds run when switched off too: they are then watched only, and drift is still found.
+            if dep.refunds is not None and dep.refund_checks is not None:
+                schedules.append(dep.refund_schedule)  # its own lane
+                periodic.append((dep.refund_checks, cfg.flows.refunds.interval_seconds))
+            if dep.cancellations is not None:  # orders cancelled in the store after they reached the ERP
+                schedules.append(dep.cancellation_schedule)
             periodic.append((_daily_purge(dep), 86_400.0))
             periodic += alert_tasks(dep.store, cfg.alerts, dep.backend.call)  # [alerts]: their own breaker
             console.print("trueup running; Ctrl-C to stop")

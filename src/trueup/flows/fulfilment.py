@@ -29,8 +29,8 @@ from trueup.errors import Retriable, Skippable
 from trueup.model.erp import Despatch
 from trueup.model.exceptions import Reason
 from trueup.model.shipments import Shipment, ShipmentItem, ShipmentRequest, ShippableOrder, Track
-from trueup.model.work import Done, Job, NewWork, Outcome, Park, Problem, Retry, Wait
-from trueup.ports import Clock, DespatchSource, ExceptionQueue, FulfilmentLedger, ShipmentSink
+from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Park, Problem, Retry, Wait
+from trueup.ports import Clock, DespatchSource, ExceptionQueue, FulfilmentLedger, Invoicer, ShipmentSink
 
 KIND = "despatch.ship"
 LANE = "fulfilment"
@@ -181,7 +181,9 @@ class FulfilmentFlow:
         *,
         order_recheck: timedelta = timedelta(minutes=5),
         exceptions: ExceptionQueue | None = None,
+        invoicer: Invoicer | None = None,
     ) -> None:
+        self.invoicer = invoicer  # invoice on despatch (R-FIN-4), when configured
         self.source = source
         self.sink = sink
         self.ledger = ledger
@@ -271,7 +273,7 @@ class FulfilmentFlow:
                 else:
                     when = despatch.despatched_at.isoformat(timespec="seconds")
                     note = f"{what}, despatched {when}: shipment {shipment_id} created."
-                    return self._done(job, shipment_id, note)
+                    return self._done(job, shipment_id, note + await self._invoice(despatch))
             if isinstance(plan, Unmatched):
                 return self._park(job, Reason.DESPATCH_UNMATCHED, f"{what}: {plan.message}.", order)
             for missing in plan.missing:
@@ -280,11 +282,30 @@ class FulfilmentFlow:
             kind = "Linked manual shipment" if plan.manual else "Linked trueup's earlier shipment"
             when = despatch.despatched_at.isoformat(timespec="seconds")
             note = f"{kind} {plan.shipment_id} to {what}, despatched {when}; tracking added: {added}."
-            return self._done(job, plan.shipment_id, note)
+            return self._done(job, plan.shipment_id, note + await self._invoice(despatch))
         except Retriable as exc:
             return Retry(job, str(exc), retry_after=exc.retry_after)
         except Skippable as exc:
             return self._park(job, exc.reason, f"{what}: {exc.args[0]}", None)
+
+    async def _invoice(self, despatch: Despatch) -> str:
+        """Invoice on despatch: what the order has shipped and not invoiced. A refusal does not undo the
+        shipment: it is an exception of its own (finance). Retriable errors propagate (the despatch is
+        retried, links its shipment, and invoices what is still not invoiced)."""
+        if self.invoicer is None:
+            return ""
+        try:
+            invoice = await self.invoicer.invoice_shipped(despatch.order_id)
+        except Skippable as exc:
+            if self.exceptions is not None:
+                message = f"Order {despatch.order_id}: {exc.args[0]} Resolution: invoice it by hand."
+                rejection = InputRejection(
+                    source=self.invoicer.name, key=f"invoice:{despatch.despatch_id}", message=message,
+                    reason=exc.reason,
+                )  # fmt: skip
+                await self.exceptions.park_rejections([rejection])
+            return " Invoice refused (an exception for finance)."
+        return f" Invoice {invoice} captured." if invoice else " Nothing left to invoice."
 
     def _done(self, job: Job, shipment_id: str, note: str) -> Done:
         return Done(job, shipment_id, LINK_KIND, storefront=self.sink.name, erp=self.source.name, note=note)

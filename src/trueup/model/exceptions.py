@@ -71,6 +71,13 @@ class Reason(StrEnum):
     LEDGER_QUANTITY_MISMATCH = "ledger_quantity_mismatch"
     REFUND_WITHOUT_CREDIT_NOTE = "refund_without_credit_note"
     CREDIT_NOTE_MISMATCH = "credit_note_mismatch"
+    # refunds: storefront credit memos become ERP credit notes
+    REFUND_AWAITING_ORDER = "refund_awaiting_order"
+    REFUNDS_WATCHED = "refunds_watched"
+    REFUND_DRIFT = "refund_drift"
+    RESTOCK_NOT_BOOKED = "restock_not_booked"
+    INVOICE_REFUSED = "invoice_refused"
+    CANCELLED_AFTER_POST = "cancelled_after_post"
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +465,64 @@ REASONS: dict[Reason, ReasonInfo] = {
         "The ERP's credit notes for the order add up to a different net or tax than the storefront's "
         "refunds.",
         "Compare the refund with the ERP credit note; adjust the credit note, then resolve.",
+        Side.ERP,
+    ),
+    Reason.REFUND_AWAITING_ORDER: ReasonInfo(
+        Owner.FINANCE,
+        "Refund waiting for its order to be posted",
+        "The storefront refunded an order that trueup has not recorded as posted to the ERP yet, so there "
+        "is no ERP order to credit. The refund is re-checked on a schedule and becomes a credit note once "
+        "the order is linked; it is not an error.",
+        "Usually none. If it waits past [flows.refunds] drift_grace_hours it becomes a refund_drift finding: "
+        "look up the order's own exception (`trueup exceptions show <order id>`) and clear that first.",
+        Side.TRUEUP,
+    ),
+    Reason.REFUNDS_WATCHED: ReasonInfo(
+        Owner.FINANCE,
+        "Refund watched only: the refund flow is off",
+        "[flows.refunds] enabled is false in this deployment, so trueup does not post credit notes; it "
+        "watches each credit memo and looks for a credit note keyed by hand in the ERP under its id.",
+        "Key the credit note in the ERP with the credit memo id as its reference (trueup then sees it and "
+        "closes the row), or turn the refund flow on.",
+        Side.ERP,
+    ),
+    Reason.REFUND_DRIFT: ReasonInfo(
+        Owner.FINANCE,
+        "Refund not in the ERP, or its totals differ",
+        "A check found a storefront credit memo older than [flows.refunds] drift_grace_hours with no ERP "
+        "credit note (VAT and revenue are overstated in the ERP), or an ERP credit note whose total is not "
+        "the credit memo's.",
+        "Post (or correct) the credit note in the ERP under the credit memo id, or clear what holds the "
+        "refund's own row (`trueup exceptions show refund:<memo id>`); then resolve the finding with a note.",
+        Side.ERP,
+    ),
+    Reason.RESTOCK_NOT_BOOKED: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Returned units not booked back into ERP stock",
+        "A refund flagged lines back to stock, the credit note is posted, but this ERP's connector can "
+        "neither book a stock adjustment nor restock from the credit note, so the ERP's stock is short by "
+        "the returned units.",
+        "Book the returned units into stock in the ERP by hand (the units and SKUs are in the message), then "
+        "resolve the exception.",
+        Side.ERP,
+    ),
+    Reason.INVOICE_REFUSED: ReasonInfo(
+        Owner.FINANCE,
+        "Storefront refused the invoice on despatch",
+        "[flows.despatches] invoice_on_despatch is on: the despatch is a shipment, but Magento refused to "
+        "invoice and capture what it shipped (the order cannot be invoiced, or the payment refused capture).",
+        "Open the order in the Magento admin, invoice (and capture) it by hand or settle the payment, then "
+        "resolve the exception.",
+        Side.STOREFRONT,
+    ),
+    Reason.CANCELLED_AFTER_POST: ReasonInfo(
+        Owner.WAREHOUSE,
+        "Order cancelled in the storefront after it reached the ERP",
+        "The customer or e-commerce cancelled the order in the storefront, but the ERP already has it and "
+        "its connector cannot cancel it (or the ERP refused: it has despatched): the warehouse may still "
+        "pick and ship an order that will not be paid for.",
+        "Stop or cancel the sales order in the ERP (or, if it has gone, arrange its return and refund), then "
+        "resolve the exception with a note.",
         Side.ERP,
     ),
 }

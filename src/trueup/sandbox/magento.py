@@ -700,6 +700,14 @@ def create_app(
     from trueup.sandbox.magento_shipping import shipping_routes
 
     routes += shipping_routes(state, refused, _json_body_response)
+    # Credit memos (refund an order or an invoice, search, load): trueup.sandbox.magento_refunds.
+    from trueup.sandbox.magento_refunds import refund_routes
+
+    routes += refund_routes(state, refused, _json_body_response)
+    # Invoices (invoice and capture, search): trueup.sandbox.magento_invoices.
+    from trueup.sandbox.magento_invoices import invoice_routes
+
+    routes += invoice_routes(state, refused, _json_body_response)
     faults = faults if faults is not None else Faults()
     app = Starlette(
         routes=[*fault_routes(faults), *routes],

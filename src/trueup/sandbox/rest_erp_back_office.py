@@ -201,6 +201,15 @@ def back_office_routes(
         credit_note_id = f"CN-{len(state.credit_notes) + 1:06d}"
         state.credit_notes[credit_note_id] = {**body, "credit_note_id": credit_note_id}
         state.credit_notes_by_external_id.setdefault(external_id, []).append(credit_note_id)
+        for line in body.get("lines") or []:  # lines flagged restock go back on hand (the contract's rule)
+            if line.get("restock"):
+                where = next((k for k in state.stock if k[0] == line["item_id"]), (line["item_id"], "MAIN"))
+                level = state.stock.setdefault(
+                    where,
+                    {"item_id": line["item_id"], "sku": line.get("sku"), "location": where[1], "on_hand": 0,
+                     "allocated": 0, "quarantined": 0, "on_order": 0, "counted_at": _stamp(_now())},
+                )  # fmt: skip
+                level["on_hand"] += int(line.get("qty") or 0)
         tax = sum((Decimal(ln["tax"]) for ln in body.get("lines") or []), Decimal(0))
         tax += Decimal((body.get("shipping") or {}).get("tax") or "0")
         state.ledger.append(

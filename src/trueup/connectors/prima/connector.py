@@ -81,6 +81,8 @@ class PrimaOptions(_Options):
 
 
 class PrimaErp:
+    # R-REF-2: a credit note line with Restock="Y" books its units back into Prima's stock itself.
+    restock_on_credit_note = True
     # R-STK-1: Prima's AvailableToSell already nets out its allocations; it wins where Prima sends it.
     sellable_formula = SellableFormula(("allocated", "quarantined", "reserved"), use_erp_sellable=True)
 

@@ -28,6 +28,8 @@ from trueup.model.work import InputRejection
 
 
 class RestErp:
+    # R-REF-2: the REST contract books a credit note line flagged `restock` back on hand itself.
+    restock_on_credit_note = True
     # R-STK-1: the REST contract reports on hand, allocated and quarantined per location.
     sellable_formula = SellableFormula(("allocated", "quarantined", "reserved"), use_erp_sellable=False)
 
