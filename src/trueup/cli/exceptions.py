@@ -144,7 +144,7 @@ def exc_list(
             )
             out.print(escape(line), highlight=False)
         if rows:
-            out.print("More: --wide; one in full: trueup exceptions show #ID", style="dim", highlight=False)
+            out.print("More: --wide; one in full: trueup exceptions show '#ID'", style="dim", highlight=False)
         return
     table = Table(title=title, show_lines=True)
     for col in ("id", "key", "status", "reason", "owner", "at fault", "field", "attempts", "age", "impact"):
@@ -222,7 +222,7 @@ def _print_found(found: dict[str, Any], reveal: bool) -> None:
     if found.get("actions") and found["status"] not in ("done", "resolved"):
         out.print("[bold]actions[/] (each needs --note and --actor or TRUEUP_ACTOR)")
         for action in found["actions"]:
-            out.print(f"  trueup exceptions {action.replace('_', '-')} #{found['id']} --note '…'")
+            out.print(f"  trueup exceptions {action.replace('_', '-')} '#{found['id']}' --note '…'")
     out.print("[bold]history[/]")
     for e in found.get("history", []):
         who = f" by {e['actor']}" if e["event"] == "action" else ""
