@@ -23,6 +23,7 @@ from trueup.checks.sweep import OrphanSweep, SweepSettings
 from trueup.config import Config, ErpConfig
 from trueup.connectors.http import tls_context
 from trueup.connectors.magento.auth import magento_auth
+from trueup.connectors.magento.catalog import MagentoCatalog
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
 from trueup.connectors.magento.index import MagentoOrderIndex
@@ -31,6 +32,7 @@ from trueup.connectors.magento.shipments import MagentoShipments
 from trueup.connectors.magento.stock import MagentoStock
 from trueup.errors import Fatal
 from trueup.flows.acks import AckPolicy
+from trueup.flows.catalog import CatalogFlow
 from trueup.flows.fulfilment import FulfilmentFlow, FulfilmentRules
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import KIND, LINK_KIND, OrderFlow, OrderRules, observed_work
@@ -40,7 +42,9 @@ from trueup.model.items import FieldLimits
 from trueup.model.stock import DEFAULT_FORMULA, SellableFormula, StockRules
 from trueup.ports import ErpConnector
 from trueup.runtime.backend import EmbeddedBackend, StoreExceptionQueue, StoreItemMap
+from trueup.runtime.catalog_state import StoreCatalogState
 from trueup.runtime.clock import SystemClock
+from trueup.runtime.drift_findings import StoreDriftFindings
 from trueup.runtime.engine import Engine, Schedule, Settings
 from trueup.runtime.fulfilment import StoreFulfilmentLedger
 from trueup.runtime.fulfilment_checks import FulfilmentChecks
@@ -65,6 +69,13 @@ class Deployment:
     prices: PriceFlow | None = None
     fulfilment: FulfilmentFlow | None = None
     fulfilment_checks: FulfilmentChecks | None = None
+    catalog: CatalogFlow | None = None
+
+    @property
+    def catalog_schedule(self) -> Schedule:
+        """The catalogue flow's schedule: products from the ERP's item master, in lane `items`."""
+        assert self.catalog is not None
+        return Schedule(self.catalog, self.config.erp.name, self.config.catalog.interval_seconds)
 
     @property
     def price_schedule(self) -> Schedule:
@@ -153,6 +164,7 @@ def stock_flow(
         batch_size=cfg.batch_size,
         drift_tolerance=cfg.drift_tolerance,
         drift_age=timedelta(seconds=cfg.drift_age_seconds),
+        findings=StoreDriftFindings(state.backend, clock),
     )
 
 
@@ -168,6 +180,7 @@ def price_flow(
         batch_size=config.prices.batch_size,
         storefront=magento,
         drift_tolerance=config.prices.drift_tolerance,
+        findings=StoreDriftFindings(backend, clock),
     )
 
 
@@ -332,6 +345,14 @@ async def open_deployment(
                 erp=config.erp.name,
                 stalled_after=timedelta(hours=config.flows.despatches.stalled_after_hours),
                 drift_grace=timedelta(hours=config.flows.despatches.drift_grace_hours),
+            ),
+            catalog=CatalogFlow(
+                erp,
+                MagentoCatalog(magento, name=config.storefront.name),
+                StoreCatalogState(backend),
+                exceptions,
+                batch_size=config.catalog.batch_size,
+                barcode_attribute=config.catalog.barcode_attribute,
             ),
         )
     finally:
