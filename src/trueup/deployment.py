@@ -353,6 +353,7 @@ async def open_deployment(
                 exceptions,
                 batch_size=config.catalog.batch_size,
                 barcode_attribute=config.catalog.barcode_attribute,
+                findings=StoreDriftFindings(backend, clock),
             ),
         )
     finally:

@@ -28,6 +28,7 @@ from trueup.model.catalog import ITEM_KIND
 from trueup.model.items import ErpItem
 from trueup.runtime.backend import EmbeddedBackend, StoreExceptionQueue
 from trueup.runtime.catalog_state import StoreCatalogState
+from trueup.runtime.drift_findings import StoreDriftFindings
 from trueup.runtime.engine import Engine, Schedule, Settings
 from trueup.runtime.retry import RetryPolicy
 from trueup.sandbox.magento import MagentoState, create_app
@@ -120,7 +121,12 @@ async def rig(db_url: str, clock: FakeClock) -> AsyncIterator[Rig]:
         sent = contract_checked(sink)
         erp = ItemMaster()
         flow = CatalogFlow(
-            erp, sink, StoreCatalogState(backend), StoreExceptionQueue(backend, clock), batch_size=2
+            erp,
+            sink,
+            StoreCatalogState(backend),
+            StoreExceptionQueue(backend, clock),
+            batch_size=2,
+            findings=StoreDriftFindings(backend, clock),
         )
         engine = Engine(backend, clock, RetryPolicy(0.01, 0.05, 5), Settings(batch_size=4))
         yield Rig(flow, erp, catalog, prices, store, engine, sent)
@@ -225,4 +231,16 @@ async def test_duplicate_renamed_and_bundle_skus_are_exceptions(rig: Rig, clock:
     assert "A-B" not in rig.magento.products and "DUP" not in rig.magento.products
     clock.advance(60)
     await rig.sync()  # seen again: still one exception each
+    assert rig.store.counts_by_reason() == {"sku_renamed": 1, "dynamic_bundle_sku": 1, "duplicate_sku": 1}
+
+    # The ERP team gives one DUP its own SKU: the duplicate clears itself (a standing finding), and comes
+    # back as an open exception if the item master goes wrong again.
+    rig.erp.listing[-1] = ErpItem("DUP-2", "ID8")
+    clock.advance(60)
+    await rig.sync()
+    assert rig.store.counts_by_reason() == {"sku_renamed": 1, "dynamic_bundle_sku": 1}
+    assert "DUP" in rig.magento.products
+    rig.erp.listing[-1] = ErpItem("DUP", "ID8")
+    clock.advance(60)
+    await rig.sync()
     assert rig.store.counts_by_reason() == {"sku_renamed": 1, "dynamic_bundle_sku": 1, "duplicate_sku": 1}

@@ -24,9 +24,10 @@ from trueup.model.catalog import ITEM_KIND, ITEM_LANE, Pushed, item_payload, ite
 from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem
 from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Park, Problem, Retry
-from trueup.ports import CatalogSink, CatalogSource, ExceptionQueue
+from trueup.ports import CatalogSink, CatalogSource, DriftFindings, ExceptionQueue
 
 ENQUEUE_CHUNK = 200
+STANDING = (Reason.DUPLICATE_SKU, Reason.DYNAMIC_BUNDLE_SKU)  # states of the item master, not events
 
 
 class CatalogState(Protocol):
@@ -55,7 +56,11 @@ class CatalogFlow:
         *,
         batch_size: int = 100,
         barcode_attribute: str = "ean",
+        findings: DriftFindings | None = None,
     ) -> None:
+        # With `findings`, a duplicate or bundle SKU is a standing finding: it clears itself once the item
+        # master is put right, and reopens if it comes back. A rename is an event: it parks once.
+        self.findings = findings
         self.source = source
         self.sink = sink
         self.state = state
@@ -83,8 +88,16 @@ class CatalogFlow:
             barcode_attribute=self.barcode_attribute,
             full=self.full,
         )
-        if plan.findings:
-            await self.exceptions.park_rejections([self._finding(f) for f in plan.findings])
+        events = [
+            self._finding(f) for f in plan.findings if self.findings is None or f.reason not in STANDING
+        ]
+        if events:
+            await self.exceptions.park_rejections(events)
+        if self.findings is not None:
+            for reason in STANDING:
+                await self.findings.report(
+                    reason, [self._finding(f) for f in plan.findings if f.reason == reason]
+                )
         by_partition: dict[int, list[int]] = {}
         for index, row in enumerate(plan.changes):
             by_partition.setdefault(partition_of(row.sku), []).append(index)

@@ -31,8 +31,11 @@ class ItemRow:
 
     def digest(self) -> str:
         """What the storefront should show, hashed: the planner compares this with the last push."""
-        wire = json.dumps([self.sku, self.name, self.enabled, self.weight, list(self.attributes)])
-        return hashlib.sha256(wire.encode()).hexdigest()[:32]
+        # Unit and record separators cannot occur in an ERP's codes or names in any way that matters here:
+        # a collision needs a value holding them, and the worst it does is skip one update.
+        attrs = "\x1e".join(f"{c}\x1f{v}" for c, v in self.attributes)
+        wire = "\x1d".join((self.sku, self.name, "1" if self.enabled else "0", self.weight, attrs))
+        return hashlib.blake2b(wire.encode(), digest_size=16).hexdigest()
 
     def as_list(self) -> list[object]:
         return [

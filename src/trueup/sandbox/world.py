@@ -19,8 +19,8 @@ from trueup.sandbox.erps import ErpSandbox, erp_sandbox
 from trueup.sandbox.faults import Faults
 from trueup.sandbox.magento import MagentoState, OAuthCredentials
 from trueup.sandbox.magento import create_app as magento_app
-from trueup.sandbox.magento_inventory import InventoryState
 from trueup.sandbox.magento_catalog import CatalogState
+from trueup.sandbox.magento_inventory import InventoryState
 from trueup.sandbox.magento_prices import PriceState
 from trueup.sandbox.scenario import TIME, FaultMix, Scenario, capture_payment, generate
 from trueup.sandbox.serve import ServerThread

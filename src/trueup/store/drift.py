@@ -1,6 +1,7 @@
-"""Drift findings (stock, prices) as exceptions that clear themselves and come back.
+"""Standing findings as exceptions that clear themselves and come back: stock and price drift, and the
+catalogue's duplicate and bundle SKUs (states of the item master, not events).
 
-A drift check reports every drift it finds *now*. Each becomes a parked `work` row of kind
+A check reports every drift it finds *now*. Each becomes a parked `work` row of kind
 `check.<reason>` keyed by system and pair (the (kind, key) constraint keeps it one row however often it is
 seen). A drift no longer seen is resolved by the engine (`result = cleared`, audited). A drift seen again
 after it cleared is reopened (audited), even if a person had resolved it: their resolution held for that
