@@ -345,6 +345,17 @@ class PricesConfig(Section):
     drift_tolerance: Decimal = Field(Decimal(0), ge=0, description="money a unit that is not drift")
 
 
+class CatalogConfig(Section):
+    """`[catalog]`: ERP item master → storefront products, technical attributes only (docs/catalog.md)."""
+
+    enabled: bool = False  # as [stock]: `trueup run` creates and updates products only when the file says so
+    interval_seconds: float = Field(3600, gt=0)
+    batch_size: int = Field(100, ge=1, le=1000, description="products per batch (one ledger row)")
+    barcode_attribute: str = Field(
+        "ean", pattern=r"^[a-z][a-z0-9_]{0,59}$", description="storefront custom attribute for the barcode"
+    )
+
+
 class OrphansCheckConfig(Section):
     """The orphan sweep (`trueup check orders`, and on its own schedule in `trueup run`)."""
 
@@ -395,6 +406,7 @@ class Config(Section):
     runtime: RuntimeConfig = RuntimeConfig()
     stock: StockConfig = StockConfig()
     prices: PricesConfig = PricesConfig()
+    catalog: CatalogConfig = CatalogConfig()
     security: SecurityConfig = SecurityConfig()
     alerts: AlertsConfig = AlertsConfig()  # trueup.alerts.settings, docs/alerts.md
 
@@ -599,6 +611,10 @@ buffer = 0
 enabled = true
 interval_seconds = 3600
 currency = "GBP"         # the store's base currency: prices in others are left out
+
+[catalog]                # the ERP's item master -> storefront products (name, status, barcode, weight)
+enabled = true           # descriptions, images and SEO are never sent: the storefront's people own them
+barcode_attribute = "ean"
 
 [runtime]
 database_url = "sqlite:///trueup.db"   # or postgresql://user@host/dbname

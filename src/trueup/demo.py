@@ -91,6 +91,8 @@ async def run_demo(
             by_reason = dep.store.counts_by_reason()  # the order exceptions; the other flows report below
             posted = dep.store.link_count("order")
             outcome_mismatches = _mismatches(scenario.expected, dep.store)
+            # The item master reaches the store's products (technical attributes only).
+            items = await _item_push(dep)
             # Stock and prices first: the warehouse's despatches then move the ERP's stock on their own.
             stock = await _stock_day(world, dep, opts.seed)
             prices = await _price_list(world, dep)
@@ -140,6 +142,7 @@ async def run_demo(
             ),
             "outcomes_as_expected": not outcome_mismatches,
             "outcome_mismatches": outcome_mismatches[:20],
+            "items": items,
             "stock": stock,
             "prices": prices,
             "passes": {"first": dict(first), "after_capture": dict(second)},
@@ -195,6 +198,21 @@ async def _alerts(dep: Deployment, mail: SmtpSink) -> dict[str, Any]:
         "sent_again_on_second_pass": sum(again.sent.values()),
         "emails_received": len(mail.messages),
         "daily_report": str(html),
+    }
+
+
+async def _item_push(dep: Deployment) -> dict[str, int]:
+    """The ERP's item master becomes Magento's products: names, status, barcodes; nothing else."""
+    assert dep.catalog is not None
+    await dep.engine.drain(dep.catalog_schedule)
+    plan = dep.catalog.last_plan
+    return {
+        "listed": plan.listed if plan else 0,
+        "pushed": dep.catalog.pushed,
+        "created": dep.catalog.created,
+        "rejected_parked": dep.catalog.rejected,
+        "findings": plan.findings if plan else 0,
+        "api_calls": dep.catalog.api_calls,
     }
 
 

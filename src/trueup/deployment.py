@@ -24,6 +24,7 @@ from trueup.config import Config, ErpConfig
 from trueup.connectors.http import tls_context
 from trueup.connectors.magento.auth import magento_auth
 from trueup.connectors.magento.cancellations import MagentoCancellations
+from trueup.connectors.magento.catalog import MagentoCatalog
 from trueup.connectors.magento.client import MagentoClient
 from trueup.connectors.magento.connector import MagentoOrders
 from trueup.connectors.magento.creditmemos import MagentoCreditMemos
@@ -35,6 +36,7 @@ from trueup.connectors.magento.stock import MagentoStock
 from trueup.errors import Fatal
 from trueup.flows.acks import AckPolicy
 from trueup.flows.cancellations import CancellationFlow
+from trueup.flows.catalog import CatalogFlow
 from trueup.flows.fulfilment import FulfilmentFlow, FulfilmentRules
 from trueup.flows.items import ItemFlow
 from trueup.flows.orders import KIND, LINK_KIND, OrderFlow, OrderRules, observed_work
@@ -45,7 +47,9 @@ from trueup.model.items import FieldLimits
 from trueup.model.stock import DEFAULT_FORMULA, SellableFormula, StockRules
 from trueup.ports import ErpConnector
 from trueup.runtime.backend import EmbeddedBackend, StoreExceptionQueue, StoreItemMap
+from trueup.runtime.catalog_state import StoreCatalogState
 from trueup.runtime.clock import SystemClock
+from trueup.runtime.drift_findings import StoreDriftFindings
 from trueup.runtime.engine import Engine, Schedule, Settings
 from trueup.runtime.fulfilment import StoreFulfilmentLedger
 from trueup.runtime.fulfilment_checks import FulfilmentChecks
@@ -78,6 +82,7 @@ class Deployment:
     refunds: RefundFlow | None = None
     refund_checks: RefundChecks | None = None
     cancellations: CancellationFlow | None = None
+    catalog: CatalogFlow | None = None
 
     @property
     def cancellation_schedule(self) -> Schedule:
@@ -92,6 +97,12 @@ class Deployment:
         """The refund flow's schedule: credit memos from the storefront, by their own key cursor."""
         assert self.refunds is not None
         return Schedule(self.refunds, self.config.storefront.name, self.config.flows.refunds.interval_seconds)
+
+    @property
+    def catalog_schedule(self) -> Schedule:
+        """The catalogue flow's schedule: products from the ERP's item master, in lane `items`."""
+        assert self.catalog is not None
+        return Schedule(self.catalog, self.config.erp.name, self.config.catalog.interval_seconds)
 
     @property
     def price_schedule(self) -> Schedule:
@@ -180,6 +191,7 @@ def stock_flow(
         batch_size=cfg.batch_size,
         drift_tolerance=cfg.drift_tolerance,
         drift_age=timedelta(seconds=cfg.drift_age_seconds),
+        findings=StoreDriftFindings(state.backend, clock),
     )
 
 
@@ -195,6 +207,7 @@ def price_flow(
         batch_size=config.prices.batch_size,
         storefront=magento,
         drift_tolerance=config.prices.drift_tolerance,
+        findings=StoreDriftFindings(backend, clock),
     )
 
 
@@ -400,6 +413,15 @@ async def open_deployment(
                 MagentoCancellations(magento, name=config.storefront.name),
                 erp,
                 StoreRefundLedger(backend, config.storefront.name, clock),
+            ),
+            catalog=CatalogFlow(
+                erp,
+                MagentoCatalog(magento, name=config.storefront.name),
+                StoreCatalogState(backend),
+                exceptions,
+                batch_size=config.catalog.batch_size,
+                barcode_attribute=config.catalog.barcode_attribute,
+                findings=StoreDriftFindings(backend, clock),
             ),
         )
     finally:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from trueup.model.catalog import ItemReport, ItemRow
 from trueup.model.checks import LedgerView, SweepWrite
 from trueup.model.erp import (
     CreditNote,
@@ -21,6 +22,7 @@ from trueup.model.erp import (
     StockAdjustment,
     StockSnapshot,
 )
+from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder, Order, PaymentState
 from trueup.model.prices import PriceReport, PriceRow
@@ -141,12 +143,26 @@ class PriceSink(Protocol):
     async def push_price_batch(self, rows: Sequence[PriceRow]) -> PriceReport: ...
 
 
+class CatalogSink(Protocol):
+    """Storefront products: create or update each product's technical attributes in a batch (the rows say
+    everything trueup sends; anything else the storefront holds is left as it is). Products it refuses come
+    back in the report; every other row was saved."""
+
+    name: str
+
+    async def push_item_batch(self, rows: Sequence[ItemRow]) -> ItemReport: ...
+
+
 class StorefrontPrices(Protocol):
-    """What the storefront shows as each SKU's base price (for drift)."""
+    """What the storefront shows as each SKU's prices (for drift)."""
 
     name: str
 
     async def base_prices(self, skus: Sequence[str]) -> Mapping[str, Decimal]: ...
+
+    async def shown_prices(self, skus: Sequence[str]) -> Mapping[tuple[str, str, str, int], Decimal]:
+        """Base, special and tier prices of `skus`, keyed (sku, kind, customer group, min quantity)."""
+        ...
 
 
 class StorefrontStock(Protocol):
@@ -251,6 +267,15 @@ class RejectionSource(Protocol):
 
 class ExceptionQueue(Protocol):
     async def park_rejections(self, rejections: Sequence[InputRejection]) -> int: ...
+
+
+class DriftFindings(Protocol):
+    """A drift check's findings: the complete set seen now for one reason. Each is an open exception; one no
+    longer seen is cleared by the engine, and one seen again after it cleared is reopened."""
+
+    async def report(self, reason: Reason, findings: Sequence[InputRejection]) -> tuple[int, int]:
+        """Returns (opened or reopened, cleared)."""
+        ...
 
 
 class ErpConnector(

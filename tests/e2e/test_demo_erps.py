@@ -41,6 +41,9 @@ def test_the_demo_runs_against_each_erp_with_the_same_keys(erp: str, tmp_path: P
     # the orphan sweep at the end of the day, sampling linked orders in each ERP, finds nothing
     assert summary["orphans"] == {"found": 0, "repaired": 0}
     assert {"unknown_sku", "address_too_long"} <= set(summary["exceptions_by_reason"])
+    items = summary["items"]  # the ERP's item master became the store's products, technical attributes only
+    assert items["pushed"] == items["listed"] - items["findings"] > 0
+    assert items["rejected_parked"] == 0
     stock = summary["stock"]  # the ERP's stock count, then its moves, reached Magento's sources
     assert stock["pushed_rows"] == stock["skus"] + stock["moved_later"]
     assert 0 < stock["api_calls_after_moves"] < stock["api_calls"]

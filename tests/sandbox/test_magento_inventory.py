@@ -99,6 +99,8 @@ def contract_checked(sink: MagentoStock | MagentoPrices) -> Checked:
         "/V1/bulk/": "/V1/bulk/{bulkUuid}/detailed-status",
         "/V1/products/base-prices": "/V1/products/base-prices",
         "/V1/products/base-prices-information": "/V1/products/base-prices-information",
+        "/V1/products/special-price-information": "/V1/products/special-price-information",
+        "/V1/products/tier-prices-information": "/V1/products/tier-prices-information",
         "/V1/products/special-price": "/V1/products/special-price",
         "/V1/products/tier-prices": "/V1/products/tier-prices",
     }
@@ -261,4 +263,26 @@ async def test_prices_answer_200_with_the_rows_refused_and_save_the_rest(store: 
         ("/V1/products/special-price", 200),
         ("/V1/products/tier-prices", 200),
         ("/V1/products/base-prices-information", 200),
+    ]
+
+
+async def test_every_price_kind_is_read_back_for_drift(store: Store) -> None:
+    """Base, special and tier prices read back in three calls, each answer as the schema says."""
+    await store.price_sink.push_price_batch(
+        [
+            PriceRow("A", "base", ALL_GROUPS, 1, "19.9900"),
+            PriceRow("B", "special", ALL_GROUPS, 1, "4.5000"),
+            PriceRow("C", "tier", "Trade", 10, "7.2500"),
+        ]
+    )
+    shown = await store.price_sink.shown_prices(["A", "B", "C"])
+    assert shown == {
+        ("A", "base", ALL_GROUPS, 1): Decimal("19.99"),
+        ("B", "special", ALL_GROUPS, 1): Decimal("4.5"),
+        ("C", "tier", "Trade", 10): Decimal("7.25"),
+    }
+    assert [c[1:] for c in store.price_checked.calls][-3:] == [
+        ("/V1/products/base-prices-information", 200),
+        ("/V1/products/special-price-information", 200),
+        ("/V1/products/tier-prices-information", 200),
     ]

@@ -6,20 +6,22 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from trueup.cli.common import (
     ConfigOpt,
+    JsonOpt,
     app,
     console,
     emit_jsonl,
     fail,
     load,
+    print_result,
     run_async,
     sync_app,
 )
@@ -102,22 +104,41 @@ def sync_orders(
 
 
 @sync_app.command("items")
-def sync_items(config: ConfigOpt = Path("trueup.toml")) -> None:
-    """Refresh trueup's SKU map from the ERP's item master."""
+def sync_items(
+    config: ConfigOpt = Path("trueup.toml"),
+    full: Annotated[
+        bool, typer.Option("--full", help="Ignore what was pushed before: send every product again.")
+    ] = False,
+    map_only: Annotated[
+        bool, typer.Option("--map-only", help="Only refresh trueup's SKU map; send nothing to the store.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Refresh trueup's SKU map from the ERP's item master, then create or update the storefront's products
+    (technical attributes only: SKU, name, status, barcode, weight, configured attributes)."""
+    from trueup.cli.catalog import push_catalog
+    from trueup.cli.summary import readable
     from trueup.deployment import open_deployment
 
     cfg = load(config)
 
-    async def go() -> object:
+    async def go() -> tuple[dict[str, Any], dict[str, Any] | None]:
         async with open_deployment(cfg) as dep:
-            return await dep.items.sync()
-
-    from trueup.cli.summary import readable
+            mapped = await dep.items.sync()
+            pushed = None if map_only else await push_catalog(dep, full=full)
+            return asdict(mapped), pushed
 
     try:
-        console.print(f"items: {readable(run_async(go()))}", highlight=False)
+        mapped, pushed = run_async(go())
     except Fatal as exc:
         fail(str(exc))
+        return
+    if json_out:
+        print_result("items", {"map": mapped, "catalog": pushed}, as_json=True)
+        return
+    console.print(f"items: {readable(mapped)}", highlight=False)
+    if pushed is not None:
+        console.print(f"catalog: {readable(pushed)}", highlight=False)
 
 
 async def until_stopped(dep: Deployment, schedules: list[Schedule], first: list[PeriodicTask]) -> None:
@@ -197,6 +218,8 @@ def run(
             if cfg.stock.enabled and dep.stock is not None:
                 schedules.append(dep.stock_schedule)
                 periodic.append((DriftCheck(dep.stock), cfg.stock.interval_seconds))
+            if cfg.catalog.enabled and dep.catalog is not None:  # products: a lane of their own
+                schedules.append(dep.catalog_schedule)
             if cfg.prices.enabled and dep.prices is not None:  # the catalogue lane
                 schedules.append(dep.price_schedule)
                 periodic.append((PriceDriftCheck(dep.prices), cfg.prices.interval_seconds))

@@ -24,7 +24,7 @@ from trueup.flows.price_plan import cut_price_batches, plan_prices, price_frame,
 from trueup.model.exceptions import Reason
 from trueup.model.prices import CATALOG_LANE, PRICE_KIND, price_payload, price_rows
 from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Retry
-from trueup.ports import ExceptionQueue, PriceSink, PriceSource, StorefrontPrices
+from trueup.ports import DriftFindings, ExceptionQueue, PriceSink, PriceSource, StorefrontPrices
 
 DRIFT_READ = 500  # SKUs per base-prices-information request
 
@@ -64,7 +64,9 @@ class PriceFlow:
         batch_size: int = 500,
         storefront: StorefrontPrices | None = None,
         drift_tolerance: Decimal = Decimal(0),
+        findings: DriftFindings | None = None,
     ) -> None:
+        self.findings = findings  # as the stock flow's: drift that clears itself and reopens
         self.storefront = storefront
         self.drift_tolerance = drift_tolerance
         self.source = source
@@ -135,41 +137,50 @@ class PriceFlow:
         return Done(job, f"{len(rows)} prices, {len(refused)} refused, {report.api_calls} calls")
 
     async def check_drift(self) -> PriceDriftReport:
-        """Base prices the storefront shows against the last confirmed push (R-MON-2), leaving out prices a
-        batch in flight is about to set. Each drift parks as `price_drift` with the money at risk per unit."""
+        """Base, special and tier prices the storefront shows against the last confirmed push (R-MON-2),
+        leaving out prices a batch in flight is about to set. Each drift is a `price_drift` exception with
+        the money at risk per unit."""
         if self.storefront is None:
             return PriceDriftReport(0, 0)
         in_flight = set(await self.state.prices_in_flight())
         expected = {
-            r[0]: Decimal(r[4])
+            (r[0], r[1], r[2], r[3]): Decimal(r[4])
             for r in await self.state.pushed_prices()
-            if r[1] == "base" and (r[0], r[1], r[2], r[3]) not in in_flight
+            if (r[0], r[1], r[2], r[3]) not in in_flight
         }
-        skus = sorted(expected)
-        shown: dict[str, Decimal] = {}
+        skus = sorted({key[0] for key in expected})
+        shown: dict[tuple[str, str, str, int], Decimal] = {}
         for start in range(0, len(skus), DRIFT_READ):
-            shown |= await self.storefront.base_prices(skus[start : start + DRIFT_READ])
+            shown |= await self.storefront.shown_prices(skus[start : start + DRIFT_READ])
         drifts = [
-            (sku, want, shown.get(sku))
-            for sku, want in expected.items()
-            if shown.get(sku) is None or abs(want - shown[sku]) > self.drift_tolerance
+            (key, want, shown.get(key))
+            for key, want in sorted(expected.items())
+            if shown.get(key) is None or abs(want - shown[key]) > self.drift_tolerance
         ]
-        if drifts:
-            await self.exceptions.park_rejections(
-                [_drift(self.storefront.name, sku, want, got, self.currency) for sku, want, got in drifts]
-            )
+        found = [_drift(self.storefront.name, key, want, got, self.currency) for key, want, got in drifts]
+        if self.findings is not None:
+            await self.findings.report(Reason.PRICE_DRIFT, found)
+        elif found:
+            await self.exceptions.park_rejections(found)
         return PriceDriftReport(len(drifts), len(drifts))
 
 
-def _drift(storefront: str, sku: str, want: Decimal, got: Decimal | None, currency: str) -> InputRejection:
-    shows = "no base price" if got is None else f"{_money(got)} {currency}"
+def _drift(
+    storefront: str, key: tuple[str, str, str, int], want: Decimal, got: Decimal | None, currency: str
+) -> InputRejection:
+    sku, kind, group, qty = key
+    what = f"{kind} price" if kind != "tier" else f"tier price for {group} from {qty}"
+    shows = f"no {what}" if got is None else f"{_money(got)} {currency}"
     risk = "" if got is None else f"; {_money(abs(want - got))} {currency} a unit at risk"
+    # A base price keeps the key it always had, so a drift found before this check read every kind is the
+    # same exception.
+    tail = "" if kind == "base" else f":{kind}" + (f":{group}:{qty}" if kind == "tier" else "")
     return InputRejection(
         source=storefront,
-        key=f"price:{sku}:drift",
-        message=f"SKU {sku}: the storefront shows {shows}, the ERP's price list says {_money(want)} "
-        f"{currency}{risk}. Resolution: find who changed the price in the storefront outside trueup, then "
-        "run `trueup sync prices --full` and resolve this exception.",
+        key=f"price:{sku}{tail}:drift",
+        message=f"SKU {sku}: the storefront shows {shows} as its {what}, the ERP's price list says "
+        f"{_money(want)} {currency}{risk}. Resolution: find who changed the price in the storefront "
+        "outside trueup, then run `trueup sync prices --full` and resolve this exception.",
         reason=Reason.PRICE_DRIFT,
         field="price",
     )

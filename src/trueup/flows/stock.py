@@ -33,7 +33,7 @@ from trueup.flows.stock_plan import (
 from trueup.model.exceptions import Reason
 from trueup.model.stock import PUSH_KIND, STOCK_LANE, StockRules, batch_payload, batch_rows
 from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Park, Problem, Retry
-from trueup.ports import Clock, ExceptionQueue, StockSink, StockSource, StorefrontStock
+from trueup.ports import Clock, DriftFindings, ExceptionQueue, StockSink, StockSource, StorefrontStock
 
 Pair = tuple[str, str]
 ENQUEUE_CHUNK = 200  # ledger rows per enqueue transaction
@@ -83,7 +83,11 @@ class StockFlow:
         batch_size: int = 500,
         drift_tolerance: int = 0,
         drift_age: timedelta = timedelta(minutes=15),
+        findings: DriftFindings | None = None,
     ) -> None:
+        # With `findings`, drift exceptions clear themselves when the drift is gone and reopen when it is
+        # back (store/drift.py); without, each lasting drift parks once.
+        self.findings = findings
         self.source = source
         self.sink = sink
         self.state = state
@@ -199,7 +203,9 @@ class StockFlow:
         first_seen = await self.state.note_drift(findings)
         now = self.clock.now()
         lasting = [f for f in findings if now - first_seen.get((f[0], f[1]), now) >= self.drift_age]
-        if lasting:
+        if self.findings is not None:
+            await self.findings.report(Reason.STOCK_DRIFT, [self._drift_exception(*f) for f in lasting])
+        elif lasting:
             await self.exceptions.park_rejections([self._drift_exception(*f) for f in lasting])
         units = int(found.get_column("units").sum()) if found.height else 0
         return DriftReport(len(findings), len(lasting), units)

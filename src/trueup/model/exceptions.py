@@ -78,6 +78,11 @@ class Reason(StrEnum):
     RESTOCK_NOT_BOOKED = "restock_not_booked"
     INVOICE_REFUSED = "invoice_refused"
     CANCELLED_AFTER_POST = "cancelled_after_post"
+    # catalogue: the ERP item master → storefront products (R-CAT-1, R-CAT-3)
+    ITEM_REJECTED = "item_rejected"
+    DUPLICATE_SKU = "duplicate_sku"
+    SKU_RENAMED = "sku_renamed"
+    DYNAMIC_BUNDLE_SKU = "dynamic_bundle_sku"
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,6 +528,48 @@ REASONS: dict[Reason, ReasonInfo] = {
         "pick and ship an order that will not be paid for.",
         "Stop or cancel the sales order in the ERP (or, if it has gone, arrange its return and refund), then "
         "resolve the exception with a note.",
+        Side.ERP,
+    ),
+    Reason.ITEM_REJECTED: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Storefront refused a product",
+        "The storefront would not create or update the product for this ERP item (Magento answered 400: a "
+        "SKU longer than 64 characters, a negative weight, an attribute value it does not know). The rest "
+        "of its batch was saved; the storefront keeps the product as it was, or has none.",
+        "Read the storefront's message in the exception; correct the item in the ERP (or create the "
+        "attribute option in the storefront), then resolve the exception: the item is offered again on "
+        "every pass until the storefront takes it.",
+        Side.ERP,
+    ),
+    Reason.DUPLICATE_SKU: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Two ERP items share one SKU",
+        "The ERP's item master holds the SKU more than once (the exception names each ERP item id), so "
+        "trueup cannot tell which item the storefront product is. None of them is sent to the storefront "
+        "until the SKU is unique again; orders for the SKU still post against the item map.",
+        "Give each ERP item its own SKU in the ERP (or discontinue the copy), then resolve the exception; "
+        "the next item sync sends the product.",
+        Side.ERP,
+    ),
+    Reason.SKU_RENAMED: ReasonInfo(
+        Owner.ECOMMERCE,
+        "SKU renamed in the ERP",
+        "An ERP item trueup sent to the storefront under one SKU (same ERP item id or barcode) now has a "
+        "new SKU. trueup sends the new SKU as its own product and never deletes the old one, so the "
+        "storefront now shows both; the old product keeps its reviews, URLs and order history.",
+        "Decide in the storefront what happens to the old product: disable it (or redirect its URL to the "
+        "new one) and move its descriptions and images across; then resolve the exception.",
+        Side.ERP,
+    ),
+    Reason.DYNAMIC_BUNDLE_SKU: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Dynamic bundle SKU in the ERP's item master",
+        "The ERP's item master holds a SKU made of other SKUs joined with '-' (e.g. SOFA-LEG-CUSHION), as "
+        "Magento writes a dynamic-SKU bundle's order lines. Such a SKU is not a product: creating it "
+        "would sell the bundle twice over, so it is not sent to the storefront.",
+        "If it is a real item, give it a SKU of its own in the ERP; if it is a bundle, keep it as a "
+        "bundle in the storefront and remove the row from the ERP's item master. Then resolve the "
+        "exception.",
         Side.ERP,
     ),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 # How storefront street lines become the ERP's address lines (`[erp] street_lines`, rules/address.py).
@@ -20,6 +21,9 @@ class ErpItem:
     active: bool = True
     name: str = ""
     source_version: str = ""
+    # Technical attributes the catalogue flow sends to the storefront (R-CAT-1), when the ERP has them.
+    weight: Decimal | None = None
+    attributes: tuple[tuple[str, str], ...] = ()  # configured attributes: (attribute code, value)
 
 
 @dataclass(frozen=True, slots=True)

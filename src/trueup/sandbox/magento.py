@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from trueup.sandbox.faults import Faults, FaultsMiddleware, fault_routes
 from trueup.sandbox.magento_auth import UNAUTHORIZED, MagentoGate, OAuthCredentials
+from trueup.sandbox.magento_catalog import CatalogState, catalog_routes
 from trueup.sandbox.magento_fields import FieldsError, FieldTree, parse_fields, project
 from trueup.sandbox.magento_inventory import InventoryState, inventory_routes
 from trueup.sandbox.magento_prices import PriceState, price_routes
@@ -614,6 +615,7 @@ def create_app(
     faults: Faults | None = None,
     inventory: InventoryState | None = None,
     prices: PriceState | None = None,
+    catalog: CatalogState | None = None,
 ) -> Starlette:
     """The emulator app. Routes: `/rest[/{store_code}]/V1/orders` and `.../V1/orders/{id}` (GET).
 
@@ -696,6 +698,12 @@ def create_app(
     routes += inventory_routes(inventory, refused)
     prices = prices if prices is not None else PriceState()
     routes += price_routes(prices, refused)
+    # Products (trueup.sandbox.magento_catalog): the price store hears of each product created.
+    if catalog is None:
+        catalog = CatalogState()
+        catalog.seed(prices.products)
+    catalog.on_create = catalog.on_create or prices.products.add
+    routes += catalog_routes(catalog, refused)
     # Shipments (ship, search, load, track): trueup.sandbox.magento_shipping.
     from trueup.sandbox.magento_shipping import shipping_routes
 
@@ -719,4 +727,5 @@ def create_app(
     app.state.faults = faults
     app.state.inventory = inventory
     app.state.prices = prices
+    app.state.catalog = catalog
     return app

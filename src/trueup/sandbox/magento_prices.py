@@ -4,7 +4,8 @@ bulk price endpoints, with their 200-with-errors answers.
 `POST /V1/products/base-prices`, `special-price` and `tier-prices` save the valid rows and answer 200 with
 a list of `{message, parameters}` for the refused ones (an empty list when all were saved), as Magento
 2.4's price storage does: a SKU with no product, or a negative price, is refused with its SKU among the
-parameters. `POST /V1/products/base-prices-information` reads base prices back.
+parameters. `POST /V1/products/base-prices-information`, `special-price-information` and
+`tier-prices-information` read them back.
 """
 
 from __future__ import annotations
@@ -105,11 +106,36 @@ def price_routes(state: PriceState, refused: Callable[[Request], Response | None
         found = [{"price": state.base[s], "store_id": 0, "sku": s} for s in skus if s in state.base]
         return _json(200, found)
 
+    async def special_information(request: Request) -> Response:
+        if (refusal := refused(request)) is not None:
+            return refusal
+        body = await request.json()
+        skus = set(body.get("skus") or []) if isinstance(body, dict) else set()
+        found = [
+            {"price": p, "store_id": 0, "sku": s, "price_from": "1970-01-01 00:00:00",
+             "price_to": "2099-12-31 23:59:59"}
+            for s, p in sorted(state.special.items()) if s in skus
+        ]  # fmt: skip
+        return _json(200, found)
+
+    async def tier_information(request: Request) -> Response:
+        if (refusal := refused(request)) is not None:
+            return refusal
+        body = await request.json()
+        skus = set(body.get("skus") or []) if isinstance(body, dict) else set()
+        found = [
+            {"price": p, "price_type": "fixed", "website_id": 0, "sku": s, "customer_group": g, "quantity": q}
+            for (s, g, q), p in sorted(state.tier.items()) if s in skus
+        ]  # fmt: skip
+        return _json(200, found)
+
     paths = (
         ("/V1/products/base-prices", saver("base")),
         ("/V1/products/special-price", saver("special")),
         ("/V1/products/tier-prices", saver("tier")),
         ("/V1/products/base-prices-information", base_information),
+        ("/V1/products/special-price-information", special_information),
+        ("/V1/products/tier-prices-information", tier_information),
     )
     return [
         Route(prefix + path, endpoint, methods=["POST"])

@@ -19,6 +19,7 @@ from trueup.sandbox.erps import ErpSandbox, erp_sandbox
 from trueup.sandbox.faults import Faults
 from trueup.sandbox.magento import MagentoState, OAuthCredentials
 from trueup.sandbox.magento import create_app as magento_app
+from trueup.sandbox.magento_catalog import CatalogState
 from trueup.sandbox.magento_inventory import InventoryState
 from trueup.sandbox.magento_prices import PriceState
 from trueup.sandbox.scenario import TIME, FaultMix, Scenario, capture_payment, generate
@@ -77,6 +78,8 @@ class World:
         self.inventory = InventoryState()  # the store's MSI source items and reservations
         # The store's catalogue: every item the ERP has (prices can be set for these only).
         self.prices = PriceState(products={str(i["sku"]) for i in self.scenario.erp_items})
+        self.catalog = CatalogState()  # the store's products, as the ERP's item master first made them
+        self.catalog.seed(self.prices.products)
         for order in self.scenario.orders:  # every order placed holds a reservation until it ships
             if order.get("state") != "canceled":
                 for line in order.get("items", []):
@@ -97,6 +100,7 @@ class World:
                 faults=self.magento_faults,
                 inventory=self.inventory,
                 prices=self.prices,
+                catalog=self.catalog,
             )
         )
         self._magento_server.start()

@@ -273,3 +273,16 @@ web_credentials = Table(
     Column("created_at", DateTime, nullable=False),
     Column("expires_at", DateTime),
 )
+
+# The catalogue flow: the last confirmed push of each product's technical attributes (a digest of them),
+# and the ERP item id and barcode it was pushed for, to tell a renamed SKU (R-CAT-3).
+pushed_items = Table(
+    "pushed_items",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("digest", String(32), nullable=False),
+    Column("erp_item_id", String(64), nullable=False),
+    Column("barcode", String(32), nullable=False),
+    Column("batch", String(128), nullable=False),
+    Column("pushed_at", DateTime, nullable=False),
+)

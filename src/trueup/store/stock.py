@@ -25,8 +25,14 @@ _CHUNK = 5000  # rows per executemany: bounded memory on a full push of 1M rows
 
 
 def record_pushed(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> int:
+    from trueup.store.catalog import record_items  # the catalogue flow's products, in the same commit
+
     outcomes = list(outcomes)
-    return _record_stock(conn, outcomes, now) + _record_prices(conn, outcomes, now)
+    return (
+        _record_stock(conn, outcomes, now)
+        + _record_prices(conn, outcomes, now)
+        + record_items(conn, outcomes, now)
+    )
 
 
 def _record_prices(conn: Connection, outcomes: list[Outcome], now: datetime) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 from trueup.connectors.magento.client import MagentoClient
 from trueup.errors import Fatal
-from trueup.model.prices import PriceReport, PriceRow
+from trueup.model.prices import ALL_GROUPS, PriceReport, PriceRow
 
 ENDPOINTS = {
     "base": "/V1/products/base-prices",
@@ -58,6 +58,30 @@ class MagentoPrices:
 
     async def base_prices(self, skus: Sequence[str]) -> dict[str, Decimal]:
         return await base_prices_of(self, skus)
+
+    async def shown_prices(self, skus: Sequence[str]) -> dict[tuple[str, str, str, int], Decimal]:
+        """Every price trueup sets that the store shows for `skus`: base and special at global scope (store
+        0), tier prices of website 0, keyed as `PriceRow.key`. Three requests."""
+        shown = {(s, "base", ALL_GROUPS, 1): p for s, p in (await base_prices_of(self, skus)).items()}
+        for row in await self._read("/V1/products/special-price-information", skus):
+            if int(row.get("store_id") or 0) == 0:
+                shown[(str(row["sku"]), "special", ALL_GROUPS, 1)] = Decimal(str(row["price"]))
+        for row in await self._read("/V1/products/tier-prices-information", skus):
+            if int(row.get("website_id") or 0) == 0:
+                key = (
+                    str(row["sku"]),
+                    "tier",
+                    str(row.get("customer_group")),
+                    int(Decimal(str(row["quantity"]))),
+                )
+                shown[key] = Decimal(str(row["price"]))
+        return shown
+
+    async def _read(self, path: str, skus: Sequence[str]) -> list[dict[str, Any]]:
+        resp = await self.http.request("POST", path, body={"skus": list(skus)})
+        if resp.status != 200 or not isinstance(resp.body, list):
+            raise Fatal(f"Magento POST {path} answered {resp.status}: {str(resp.body)[:300]}")
+        return [row for row in resp.body if isinstance(row, dict)]
 
     async def push_price_batch(self, rows: Sequence[PriceRow]) -> PriceReport:
         calls, rejected = 0, dict[tuple[str, str, str, int], str]()
