@@ -48,7 +48,9 @@ async def test_a_burst_of_500_gives_one_alert_and_one_digest_over_real_smtp(
     assert sink.recipients == [["finance@shop.test"], ["finance@shop.test"]]
     assert alert["Subject"] == "[trueup] finance: tax_variance on order 100000"
     body = alert.get_content()
-    assert "Resolution: " in body and "Action: After fixing the cause: trueup exceptions retry '#1'" in body
+    assert "Resolution: " in body and "After fixing the cause: trueup exceptions retry '#1'" in body
+    # a tax variance offers accept-and-post first (model/exceptions.py ACTIONS)
+    assert "Action: If the storefront's figures are right: trueup exceptions accept-and-post '#1'" in body
     assert digest["Subject"] == "[trueup] finance: 499 more tax_variance exceptions (digest)"
     listed = digest.get_content()
     assert all(f"order {100000 + n} " in listed for n in range(1, 500)) and "order 100000 " not in listed

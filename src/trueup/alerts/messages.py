@@ -13,7 +13,7 @@ from typing import Any
 
 from trueup.alerts.channels import Message
 from trueup.alerts.outbox import Due
-from trueup.model.exceptions import REASONS, Reason
+from trueup.model.exceptions import REASONS, Action, Reason, actions_for
 from trueup.security.pii import mask_text
 
 DIGEST_LISTED = 1000  # a digest names this many exceptions, then says how many more
@@ -40,9 +40,20 @@ def resolution(reason: str) -> str:
 
 
 def action(reason: str, ident: str | None) -> str:
-    """The commands that close the exception, once the Resolution has been carried out."""
+    """The commands that close the exception, once the Resolution has been carried out: first the one this
+    reason offers beyond the common three (model/exceptions.py ACTIONS), then retry, resolve and ignore."""
     target = f"'{ident}'" if ident else f"--reason {reason}"
-    return (
+    one = f"'{ident}'" if ident else "'<id>'"
+    special = {
+        Action.ACCEPT_AND_POST: f"If the storefront's figures are right: trueup exceptions accept-and-post "
+        f"{target} --note '…' (finance reconciles the variance). ",
+        Action.MAP_AND_RETRY: f"If it is the ERP's under another code: trueup exceptions map-and-retry {one} "
+        "--to <ERP code> --note '…' (retries every exception it unblocks). ",
+        Action.EDIT_AND_POST: f"To correct the address trueup holds: trueup exceptions edit-and-post {one} "
+        "--set FIELD=VALUE --note '…'. ",
+    }
+    first = "".join(special.get(a, "") for a in actions_for(reason))
+    return first + (
         f"After fixing the cause: trueup exceptions retry {target} --note '<what you did>'. "
         f"If it was put right outside trueup: trueup exceptions resolve {target} --note '…'; "
         f"if it needs nothing: trueup exceptions ignore {target} --note '…'."
