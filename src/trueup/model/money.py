@@ -13,6 +13,7 @@ MAX_DIGITS = 18  # digits before the point of the largest amount or quantity rea
 
 def to_decimal(value: Any) -> Decimal:
     """Read an amount from the wire. Floats are refused: they have already lost pennies."""
+    amount: Decimal
     kind = type(value)
     if kind is Decimal:  # nearly every amount: the JSON decoder makes Decimals
         amount = value
