@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -23,7 +24,7 @@ from trueup.flows.acks import AckPolicy, Settling, acknowledge, sent
 from trueup.model.exceptions import REASONS, Reason, Side, owner_of
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.money import to_minor
-from trueup.model.orders import ErpOrderLine, ErpSalesOrder, Order, PaymentState
+from trueup.model.orders import ErpSalesOrder, Order, PaymentState
 from trueup.model.queue import Accepted, OrderOverrides
 from trueup.model.work import Done, Job, NewWork, Outcome, Park, Problem, Retry, Sent, Skip, Wait
 from trueup.ports import Acknowledgements, Clock, ItemMap, OrderSink, OrderSource, QueueOverrides, SourceOrder
@@ -142,7 +143,8 @@ def plan_order(
             )
         )
 
-    erp_lines: list[ErpOrderLine] = []
+    # Each line as plain data, validated with the sales order in one call (as the Magento mapping does).
+    erp_lines: list[dict[str, Any]] = []
     for line in booked if booked is not None else booked_lines(order):
         sku = erp_sku(line.sku, rules)
         where = line.field.removesuffix(".sku")
@@ -181,20 +183,20 @@ def plan_order(
         if trimmed:
             notes.append(f"{line.field.removesuffix('.sku')}.name {trimmed}")
         erp_lines.append(
-            ErpOrderLine(
-                line_no=len(erp_lines) + 1,
-                sku=sku,
-                erp_item_id=item.erp_item_id,
-                description=description,
-                qty=line.qty,
-                unit_price=(line.net / line.qty).quantize(Decimal("0.0001")) if line.qty else line.net,
-                net=line.net,
-                discount=line.discount,
-                tax=line.tax,
-                tax_rate=line.tax_rate,
-                gross=taxable + line.tax,
-                storefront_line_id=line.line_id,
-            )
+            {
+                "line_no": len(erp_lines) + 1,
+                "sku": sku,
+                "erp_item_id": item.erp_item_id,
+                "description": description,
+                "qty": line.qty,
+                "unit_price": (line.net / line.qty).quantize(Decimal("0.0001")) if line.qty else line.net,
+                "net": line.net,
+                "discount": line.discount,
+                "tax": line.tax,
+                "tax_rate": line.tax_rate,
+                "gross": taxable + line.tax,
+                "storefront_line_id": line.line_id,
+            }
         )
 
     carrier = rules.carriers.get(order.shipping.method)
@@ -247,25 +249,28 @@ def plan_order(
     assert carrier is not None and bill_to is not None and ship_to is not None
     shipping_net = order.shipping.amount - order.shipping.discount
     return Post(
-        ErpSalesOrder(
-            external_id=order.order_id,
-            order_date=order.created_at,
-            currency=order.currency,
-            customer_email=order.customer.email,
-            customer_name=f"{order.customer.first_name} {order.customer.last_name}".strip() or bill_to.name,
-            bill_to=bill_to,
-            ship_to=ship_to,
-            carrier=carrier[0],
-            service=carrier[1],
-            lines=tuple(erp_lines),
-            shipping_net=shipping_net,
-            shipping_tax=order.shipping.tax,
-            discount_total=sum((ln.discount for ln in erp_lines), Decimal(0)),
-            tax_total=order.tax_total,
-            grand_total=order.grand_total,
-            payment_method=order.payment.method,
-            payment_reference=order.payment.reference,
-            tax_mode=rules.tax_mode,
+        ErpSalesOrder.model_validate(
+            {
+                "external_id": order.order_id,
+                "order_date": order.created_at,
+                "currency": order.currency,
+                "customer_email": order.customer.email,
+                "customer_name": f"{order.customer.first_name} {order.customer.last_name}".strip()
+                or bill_to.name,
+                "bill_to": bill_to,
+                "ship_to": ship_to,
+                "carrier": carrier[0],
+                "service": carrier[1],
+                "lines": tuple(erp_lines),
+                "shipping_net": shipping_net,
+                "shipping_tax": order.shipping.tax,
+                "discount_total": sum((ln["discount"] for ln in erp_lines), Decimal(0)),
+                "tax_total": order.tax_total,
+                "grand_total": order.grand_total,
+                "payment_method": order.payment.method,
+                "payment_reference": order.payment.reference,
+                "tax_mode": rules.tax_mode,
+            }
         ),
         tuple(notes),
     )

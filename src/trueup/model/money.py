@@ -13,13 +13,17 @@ MAX_DIGITS = 18  # digits before the point of the largest amount or quantity rea
 
 def to_decimal(value: Any) -> Decimal:
     """Read an amount from the wire. Floats are refused: they have already lost pennies."""
-    if value is None:
+    amount: Decimal
+    kind = type(value)
+    if kind is Decimal:  # nearly every amount: the JSON decoder makes Decimals
+        amount = value
+    elif value is None:
         return ZERO
-    if isinstance(value, bool | float):
+    elif isinstance(value, bool | float):
         raise TypeError(
             f"refusing to read money from {type(value).__name__} {value!r}; parse JSON with Decimal"
         )
-    if isinstance(value, Decimal):
+    elif isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int | str):
         if isinstance(value, str) and len(value) > 100:
