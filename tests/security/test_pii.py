@@ -10,6 +10,7 @@ import pytest
 from trueup.sandbox.world import trading_day
 from trueup.security.logs import PiiFilter
 from trueup.security.pii import (
+    MASKED_TEXT_LIMIT,
     erase_payload,
     mask_email,
     mask_field,
@@ -109,3 +110,13 @@ def test_the_log_filter_redacts_secret_environment_values(monkeypatch: pytest.Mo
     )
     assert PiiFilter().filter(record)
     assert record.getMessage() == "params [secret]"
+
+
+def test_a_huge_hostile_value_is_masked_in_one_linear_pass_and_cut() -> None:
+    # A 100,000-character "street" of spaced digits once made the phone pattern backtrack quadratically and
+    # hung the order pass that quoted it; the patterns' repeats are bounded now and long text is cut.
+    hostile = "07700 900123 " + "1 " * 50_000
+    shown = mask_text(hostile)
+    assert "900123" not in shown and shown.startswith("***")  # masked, the run of digits with it
+    assert shown.endswith(f"… ({len(hostile) - MASKED_TEXT_LIMIT} more characters)")
+    assert mask_text("x@" + "a." * 50_000).endswith("more characters)")
