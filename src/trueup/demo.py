@@ -52,8 +52,9 @@ def demo_config(world: World, workdir: Path) -> dict[str, Any]:
             "refunds": {"drift_grace_hours": 0},  # a refund not posted by the end of the day is drift
         },
         runtime={"retry_base_seconds": 0.05, "retry_max_seconds": 2, "max_attempts": 10},
-        # the day is compressed: today's sales are due in the ledger once the ERP invoices them
-        checks={"reconcile": {"grace_hours": 0, "window_days": 1, "lookback_days": 0}},
+        # the day is compressed: today's sales are due in the ledger once the ERP invoices them. The trading
+        # day is the last ten hours, so after midnight UTC it began yesterday: the window is two days.
+        checks={"reconcile": {"grace_hours": 0, "window_days": 2, "lookback_days": 0}},
     )
 
 

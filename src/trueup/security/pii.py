@@ -19,8 +19,6 @@ MASK = "***"
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}")
 # A run of digits with the separators phone numbers are written with; `_phone_like` decides.
 _PHONE = re.compile(r"(?<![\w.:/-])(?:\+|\(\+?)?\d[\d ().-]{7,30}\d(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w:])")
-# Free text longer than this is masked up to here and cut: an exception quotes a value, not a document.
-MASKED_TEXT_LIMIT = 2000
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{2}[./-]\d{2}[./-]\d{4}")
 _UK_OUTWARD = re.compile(r"^([A-Z]{1,2}[0-9][0-9A-Z]?)\s*[0-9][A-Z]{2}$")
 
@@ -81,8 +79,6 @@ def mask_text(text: str) -> str:
     text by pattern: texts trueup writes (exceptions, logs) never quote them (docs/security.md)."""
     if not text:
         return text
-    if len(text) > MASKED_TEXT_LIMIT:
-        text = f"{text[:MASKED_TEXT_LIMIT]}… ({len(text) - MASKED_TEXT_LIMIT} more characters)"
     text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
     return _PHONE.sub(_phone_like, text)
 
