@@ -63,6 +63,12 @@ def test_warehouse_acts_finance_cannot_cx_traces(
     row = warehouse.locator(f"#row-{ident}")
     assert "unmapped_carrier" in row.inner_text()
     warehouse.screenshot(path=str(img / "dashboard-exceptions.png"), full_page=True)
+    warehouse.goto(f"{base}/exceptions/{ident}")  # its own actions: map-and-retry has its form
+    assert warehouse.locator("#map input[name=target]").count() == 1
+    assert warehouse.locator("#history").inner_text().count("raised") == 1
+    warehouse.screenshot(path=str(img / "dashboard-detail.png"), full_page=True)
+    warehouse.goto(f"{base}/exceptions?owner=warehouse")
+    row = warehouse.locator(f"#row-{ident}")
     row.locator("input[type=checkbox]").check()
     warehouse.fill("#act input[name=note]", "mapped flatrate_flatrate to DPD/NEXTDAY")
     warehouse.click("#act button[value=retry]")
@@ -72,8 +78,14 @@ def test_warehouse_acts_finance_cannot_cx_traces(
     assert warehouse.locator("#status").inner_text() == "todo"
     audit = warehouse.locator("#audit").inner_text()
     assert "web:warehouse" in audit and "mapped flatrate_flatrate to DPD/NEXTDAY" in audit
+    history = warehouse.locator("#history").inner_text()
+    assert "raised" in history and "web:warehouse" in history and "retry" in history
 
     finance = _login(browser, base, "finance")
+    finance.goto(f"{base}/exceptions/{ids['100000002']}")  # its own tax variance: accept-and-post first
+    buttons = finance.locator("#act button").all_inner_texts()
+    assert buttons == ["accept and post", "retry", "resolve", "ignore"]
+    assert finance.locator("#map").count() == 0 and finance.locator("#edit").count() == 0
     other = ids["100000003"]  # an ecommerce exception, still open
     finance.goto(f"{base}/exceptions?owner=ecommerce")
     assert finance.locator(f"#row-{other} input[type=checkbox]").count() == 0
