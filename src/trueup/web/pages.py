@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -14,12 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from trueup.model.exceptions import REASONS
 from trueup.security.pii import mask_text
 from trueup.security.reveal import record_reveal
-from trueup.web import auth, charts, insight, queue
+from trueup.web import auth, charts, insight, queue, snapshots
 from trueup.web.app import SESSION_COOKIE, check_csrf, set_session_cookie, user_of, web_of
 
 router = APIRouter(include_in_schema=False)
 login_router = APIRouter(include_in_schema=False)
 LOGIN_COOKIE = "trueup_login"
+HEALTH_HOURS = 24  # the overview's backlog and lag charts: the last day of snapshots
 LARGEST = 2**62  # ledger ids fit a signed 64-bit integer; a larger one is a 422, not a database error
 
 
@@ -92,6 +94,8 @@ def overview(request: Request) -> HTMLResponse:
         by_team = insight.over_time(conn, now, by="owner")
         by_reason = insight.over_time(conn, now, by="reason")
         reasons = insight.by_reason_owner(conn)
+        since = now - timedelta(hours=HEALTH_HOURS)
+        backlog, lag = snapshots.series(conn, since)
     totals: dict[str, int] = {}
     for reason, _owner, n in reasons:
         totals[reason] = totals.get(reason, 0) + n
@@ -103,6 +107,9 @@ def overview(request: Request) -> HTMLResponse:
         chart_time=charts.stacked_days(by_team, now),
         chart_reason_time=charts.stacked_days(by_reason, now, height=240),
         chart_reasons=charts.bars(list(totals.items())),
+        health_hours=HEALTH_HOURS,
+        chart_backlog=charts.lines(backlog, since, now) if backlog else "",
+        chart_lag=charts.lines(lag, since, now, unit=" s") if lag else "",
     )
 
 
