@@ -36,6 +36,27 @@ def browser() -> Iterator[Any]:
         yield b
 
 
+def _history(store: Any) -> None:
+    """Six hours of snapshots: an order waits from the third hour on, and is posted in the last."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from trueup.store.schema import work
+    from trueup.web.snapshots import take
+
+    with store.tx() as conn:
+        for hours in range(6, -1, -1):
+            at = START - timedelta(hours=hours)
+            late = 3 >= hours >= 1
+            conn.execute(
+                update(work)
+                .where(work.c.key == "100000004")
+                .values(status="todo" if late else "done", next_at=START - timedelta(hours=3, minutes=20))
+            )
+            take(conn, at)
+
+
 def _login(browser: Any, base: str, role: str) -> Any:
     return login(browser, base, role, PASSWORDS[role])
 
@@ -50,9 +71,11 @@ def test_warehouse_acts_finance_cannot_cx_traces(
     ident = ids["100000001"]
     img.mkdir(parents=True, exist_ok=True)
 
+    _history(store)
     warehouse = _login(browser, base, "warehouse")
     warehouse.goto(f"{base}/")
     assert warehouse.locator("#team-warehouse").is_visible()
+    assert warehouse.locator("#health-over-time polyline").count() >= 2
     warehouse.screenshot(path=str(img / "dashboard-overview.png"), full_page=True)
     warehouse.goto(f"{base}/exceptions")
     warehouse.select_option("select[name=owner]", "finance")  # htmx swaps the table in place
