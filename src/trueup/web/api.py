@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
+from trueup.model.exceptions import Action as QueueAction
 from trueup.web import insight, queue
 from trueup.web.app import check_csrf, user_of, web_of
 
@@ -47,9 +48,6 @@ class ExceptionPage(BaseModel):
     next_before: int | None = Field(description="pass as `before` for the next page; null on the last")
 
 
-Action = Literal["retry", "accept_and_post", "map_and_retry", "edit_and_post", "resolve", "ignore"]
-
-
 class Address(BaseModel):
     """Address fields to change (edit_and_post); the street's lines joined by "|". Others stay."""
 
@@ -65,7 +63,7 @@ class Address(BaseModel):
 
 
 class ActionRequest(BaseModel):
-    action: Action = Field(
+    action: QueueAction = Field(
         description="one of the actions the exceptions' reason offers (GET /api/v1/actions)"
     )
     ids: list[Annotated[int, Field(ge=0, le=2**62)]] = Field(
@@ -156,7 +154,7 @@ def act(request: Request, body: ActionRequest) -> list[ActionResult]:
         if address is not None
         for name, value in address.model_dump(exclude_none=True).items()
     }
-    ask = queue.Request(body.action, body.ids, body.note, target=body.target, changes=changes)
+    ask = queue.Request(str(body.action), body.ids, body.note, target=body.target, changes=changes)
     try:
         results = queue.act(web.actions, ask, user=user)
     except queue.Forbidden as exc:
