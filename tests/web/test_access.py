@@ -85,7 +85,14 @@ def test_a_team_acts_on_its_own_exceptions_only(client: TestClient, store: Store
         assert conn.execute(select(work.c.status).where(work.c.id == warehouse_one)).scalar() == "parked"
     done = client.post("/api/v1/exceptions/actions", json=body, headers=_token(store, "warehouse"))
     assert done.status_code == 200 and done.json() == [
-        {"id": warehouse_one, "ok": True, "key": "100000001", "error": None}
+        {
+            "id": warehouse_one,
+            "ok": True,
+            "key": "100000001",
+            "action": "retry",
+            "error": None,
+            "detail": None,
+        }
     ]
     with store.tx() as conn:
         assert conn.execute(select(work.c.status).where(work.c.id == warehouse_one)).scalar() == "todo"

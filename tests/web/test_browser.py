@@ -36,6 +36,27 @@ def browser() -> Iterator[Any]:
         yield b
 
 
+def _history(store: Any) -> None:
+    """Six hours of snapshots: an order waits from the third hour on, and is posted in the last."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from trueup.store.schema import work
+    from trueup.web.snapshots import take
+
+    with store.tx() as conn:
+        for hours in range(6, -1, -1):
+            at = START - timedelta(hours=hours)
+            late = 3 >= hours >= 1
+            conn.execute(
+                update(work)
+                .where(work.c.key == "100000004")
+                .values(status="todo" if late else "done", next_at=START - timedelta(hours=3, minutes=20))
+            )
+            take(conn, at)
+
+
 def _login(browser: Any, base: str, role: str) -> Any:
     return login(browser, base, role, PASSWORDS[role])
 
@@ -50,9 +71,11 @@ def test_warehouse_acts_finance_cannot_cx_traces(
     ident = ids["100000001"]
     img.mkdir(parents=True, exist_ok=True)
 
+    _history(store)
     warehouse = _login(browser, base, "warehouse")
     warehouse.goto(f"{base}/")
     assert warehouse.locator("#team-warehouse").is_visible()
+    assert warehouse.locator("#health-over-time polyline").count() >= 2
     warehouse.screenshot(path=str(img / "dashboard-overview.png"), full_page=True)
     warehouse.goto(f"{base}/exceptions")
     warehouse.select_option("select[name=owner]", "finance")  # htmx swaps the table in place
@@ -63,6 +86,12 @@ def test_warehouse_acts_finance_cannot_cx_traces(
     row = warehouse.locator(f"#row-{ident}")
     assert "unmapped_carrier" in row.inner_text()
     warehouse.screenshot(path=str(img / "dashboard-exceptions.png"), full_page=True)
+    warehouse.goto(f"{base}/exceptions/{ident}")  # its own actions: map-and-retry has its form
+    assert warehouse.locator("#map input[name=target]").count() == 1
+    assert warehouse.locator("#history").inner_text().count("raised") == 1
+    warehouse.screenshot(path=str(img / "dashboard-detail.png"), full_page=True)
+    warehouse.goto(f"{base}/exceptions?owner=warehouse")
+    row = warehouse.locator(f"#row-{ident}")
     row.locator("input[type=checkbox]").check()
     warehouse.fill("#act input[name=note]", "mapped flatrate_flatrate to DPD/NEXTDAY")
     warehouse.click("#act button[value=retry]")
@@ -72,8 +101,14 @@ def test_warehouse_acts_finance_cannot_cx_traces(
     assert warehouse.locator("#status").inner_text() == "todo"
     audit = warehouse.locator("#audit").inner_text()
     assert "web:warehouse" in audit and "mapped flatrate_flatrate to DPD/NEXTDAY" in audit
+    history = warehouse.locator("#history").inner_text()
+    assert "raised" in history and "web:warehouse" in history and "retry" in history
 
     finance = _login(browser, base, "finance")
+    finance.goto(f"{base}/exceptions/{ids['100000002']}")  # its own tax variance: accept-and-post first
+    buttons = finance.locator("#act button").all_inner_texts()
+    assert buttons == ["accept and post", "retry", "resolve", "ignore"]
+    assert finance.locator("#map").count() == 0 and finance.locator("#edit").count() == 0
     other = ids["100000003"]  # an ecommerce exception, still open
     finance.goto(f"{base}/exceptions?owner=ecommerce")
     assert finance.locator(f"#row-{other} input[type=checkbox]").count() == 0

@@ -236,6 +236,7 @@ def run(
             if dep.cancellations is not None:  # orders cancelled in the store after they reached the ERP
                 schedules.append(dep.cancellation_schedule)
             periodic.append((_daily_purge(dep), 86_400.0))
+            periodic.append(_snapshots(dep))  # the dashboard's backlog and lag over time
             periodic += alert_tasks(dep.store, cfg.alerts, dep.backend.call)  # [alerts]: their own breaker
             console.print("trueup running; Ctrl-C to stop")
             with stack:
@@ -277,6 +278,14 @@ def _daily_purge(dep: Deployment) -> PeriodicTask:
 
     retention = timedelta(days=dep.config.security.retention_days)
     return PurgeTask(dep.store, retention, SystemClock(), dep.backend.call)
+
+
+def _snapshots(dep: Deployment) -> tuple[PeriodicTask, float]:
+    """Every flow's backlog, lag and open exceptions, recorded every few minutes for the dashboard."""
+    from trueup.runtime.clock import SystemClock
+    from trueup.web.snapshots import SNAPSHOT_SECONDS, SnapshotTask
+
+    return SnapshotTask(dep.store, SystemClock(), dep.backend.call), SNAPSHOT_SECONDS
 
 
 def _moment(text: str) -> datetime:

@@ -36,10 +36,14 @@ def serve(
     """Serve the dashboard: each team's queue, the order trace, flow health, the JSON API and /metrics."""
     import uvicorn
 
+    from trueup.cli.common import load
+    from trueup.queue import QueueActions
     from trueup.web.app import Web, create_app
 
     store = _store(config)
-    web = Web(store, secure_cookies=secure_cookies)
+    flow = load(config).flows.orders
+    queue = QueueActions(store, line_tax_tolerance=flow.line_tax_tolerance, tax_tolerance=flow.tax_tolerance)
+    web = Web(store, secure_cookies=secure_cookies, queue=queue)
     console.print(f"trueup dashboard on http://{host}:{port}/ (Ctrl-C stops it)")
     uvicorn.run(
         create_app(web),

@@ -241,8 +241,9 @@ class QueueActions:
         self, ident: str, target: str, *, actor: str, note: str, source: str | None = None
     ) -> list[ActionResult]:
         """Map the exception's storefront SKU (or shipping method) to `target` (an ERP SKU, or a carrier as
-        "CARRIER/SERVICE"), and retry every open order exception that used it. The first result is the
-        named exception's; the others are those it unblocked."""
+        "CARRIER/SERVICE"), and retry every open order exception held for that missing mapping (an unknown
+        or inactive SKU, an unmapped carrier) that used it. The first result is the named exception's; the
+        others are those it unblocked."""
         self._check(actor, note)
         target = target.strip()
         now = self.clock.now()
@@ -270,7 +271,10 @@ class QueueActions:
             detail = {"mapping": {"kind": kind, "source": source, "target": target}}
             results = []
             for other in list_exceptions(conn, limit=None):
-                if other.kind != ORDER_KIND or not self._uses(conn, other, kind, source):
+                # only exceptions held for a missing mapping of this kind: a mapping fixes nothing else, and
+                # another team's exception (a tax variance on an order with the same method) is not touched
+                held_for = MAPS.get(Reason(other.reason)) if other.reason in {str(r) for r in MAPS} else None
+                if other.kind != ORDER_KIND or held_for != kind or not self._uses(conn, other, kind, source):
                     continue
                 why = note if other.id == row.id else f"{note} (unblocked by mapping {kind} {source!r})"
                 ok = act(

@@ -223,3 +223,12 @@ def act(
         detail={"from": row.status, **(detail or {})},
     )
     return True
+
+
+# Public names for readers that page the queue their own way (the web dashboard's keyset list).
+COLUMNS = _COLUMNS
+
+
+def to_row(r: Any) -> ExceptionRow:
+    """An `ExceptionRow` from a row selected with `COLUMNS`."""
+    return _row(r)

@@ -286,3 +286,18 @@ pushed_items = Table(
     Column("batch", String(128), nullable=False),
     Column("pushed_at", DateTime, nullable=False),
 )
+
+# The dashboard's flow health over time: `trueup run` writes each flow's backlog, lag and open exceptions
+# every few minutes (web/snapshots.py); kept 14 days. The overview draws them.
+flow_snapshots = Table(
+    "flow_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("flow", String(64), nullable=False),
+    Column("lane", String(64), nullable=False),
+    Column("backlog", Integer, nullable=False),
+    Column("lag_seconds", Integer, nullable=False),
+    Column("open_exceptions", Integer, nullable=False),
+    Index("ix_flow_snapshots_at", "at"),
+)

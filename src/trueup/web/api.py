@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from trueup.security.reveal import masked_view
+from trueup.model.exceptions import Action as QueueAction
 from trueup.web import insight, queue
 from trueup.web.app import check_csrf, user_of, web_of
 
@@ -48,17 +48,46 @@ class ExceptionPage(BaseModel):
     next_before: int | None = Field(description="pass as `before` for the next page; null on the last")
 
 
+class Address(BaseModel):
+    """Address fields to change (edit_and_post); the street's lines joined by "|". Others stay."""
+
+    model_config = {"extra": "forbid"}
+    first_name: str | None = Field(None, max_length=255)
+    last_name: str | None = Field(None, max_length=255)
+    company: str | None = Field(None, max_length=255)
+    street: str | None = Field(None, max_length=1000)
+    city: str | None = Field(None, max_length=255)
+    region: str | None = Field(None, max_length=255)
+    postcode: str | None = Field(None, max_length=32)
+    country: str | None = Field(None, max_length=2)
+
+
 class ActionRequest(BaseModel):
-    action: str = Field(description="one of the queue's actions (GET /api/v1/actions)")
-    ids: list[int] = Field(min_length=1, max_length=1000)
+    action: QueueAction = Field(
+        description="one of the actions the exceptions' reason offers (GET /api/v1/actions)"
+    )
+    ids: list[Annotated[int, Field(ge=0, le=2**62)]] = Field(
+        min_length=1, max_length=1000, description="ledger ids; map_and_retry and edit_and_post take one"
+    )
     note: str = Field(min_length=1, max_length=2000, description="why; kept in the audit trail")
+    target: str = Field(
+        "",
+        max_length=255,
+        description="map_and_retry: the ERP side, a SKU or a carrier as CARRIER/SERVICE (e.g. DPD/NEXTDAY)",
+    )
+    shipping_address: Address | None = Field(None, description="edit_and_post: the fields to change")
+    billing_address: Address | None = Field(None, description="edit_and_post: the fields to change")
 
 
 class ActionResult(BaseModel):
     id: int
     ok: bool
     key: str = ""
+    action: str = ""
     error: str | None = None
+    detail: dict[str, Any] | None = Field(
+        None, description="what the action did: the mapping, the variances accepted, the fields changed"
+    )
 
 
 @router.get("/me")
@@ -68,8 +97,11 @@ def me(request: Request) -> Me:
 
 
 @router.get("/actions")
-def actions() -> list[str]:
-    return list(queue.offered_actions())
+def actions(
+    reason: Annotated[str | None, Query(max_length=64, description="an exception reason")] = None,
+) -> list[str]:
+    """The actions an exception with this reason offers; without a reason, every action the queue has."""
+    return list(queue.offered_actions(reason) if reason else queue.all_actions())
 
 
 @router.get("/exceptions")
@@ -97,23 +129,34 @@ def list_exceptions(
 
 @router.get("/exceptions/{ident}")
 def get_exception(request: Request, ident: Annotated[int, PathParam(ge=0, le=2**62)]) -> dict[str, Any]:
-    """One exception: payload (personal data masked), Resolution text and audit trail."""
+    """One exception: payload (personal data masked), Resolution text, the actions its reason offers, its
+    history (raised, failed attempts, actions with actor and note, cleared) and audit trail."""
     web = web_of(request)
     with web.store.tx() as conn:
         found = queue.detail(conn, ident, web.store.cipher)
     if found is None:
         raise HTTPException(404, f"no exception #{ident}")
-    return masked_view(found)
+    return queue.masked(found)
 
 
 @router.post("/exceptions/actions", dependencies=[Depends(check_csrf)])
 def act(request: Request, body: ActionRequest) -> list[ActionResult]:
-    """Apply an action to exceptions; refused whole (403) if any is owned by another team."""
+    """Apply an action to exceptions, as `web:<user>`; refused whole (403) if any is owned by another team.
+    map_and_retry answers for the named exception first, then for each other exception it unblocked."""
     web = web_of(request)
     user = user_of(request)
+    changes = {
+        f"{part}.{name}": value
+        for part, address in (
+            ("shipping_address", body.shipping_address),
+            ("billing_address", body.billing_address),
+        )
+        if address is not None
+        for name, value in address.model_dump(exclude_none=True).items()
+    }
+    ask = queue.Request(str(body.action), body.ids, body.note, target=body.target, changes=changes)
     try:
-        with web.store.tx() as conn:
-            results = queue.act(conn, body.action, body.ids, user=user, note=body.note, now=web.clock())
+        results = queue.act(web.actions, ask, user=user)
     except queue.Forbidden as exc:
         raise HTTPException(403, str(exc)) from exc
     except ValueError as exc:

@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
+from trueup.queue import QueueActions
 from trueup.store import Store
 from trueup.web import auth
 from trueup.web.auth import LoginLimiter, User
@@ -36,16 +37,30 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    now: Callable[[], datetime]
+
+
 @dataclass
 class Web:
     store: Store
     clock: Callable[[], datetime] = utcnow
     secure_cookies: bool | None = None  # None: Secure when the request came over https
     breakers: BreakerStates | None = None
+    # the queue's actions; `trueup serve` passes one with the order flow's tolerances from the config
+    queue: QueueActions | None = None
     limiter: LoginLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = LoginLimiter(self.clock)
+        if self.queue is None:
+            self.queue = QueueActions(self.store, _Clock(self.clock))
+
+    @property
+    def actions(self) -> QueueActions:
+        assert self.queue is not None  # set in __post_init__
+        return self.queue
 
 
 def web_of(request: Request) -> Web:

@@ -29,12 +29,15 @@ def breaker_states(engine: Any) -> dict[str, str]:
 @contextmanager
 def serve_dashboard(dep: Any, port: int) -> Iterator[None]:
     from trueup.cli.common import console
+    from trueup.queue import QueueActions
     from trueup.sandbox.serve import ServerThread
     from trueup.web.app import Web, create_app
 
     # its own connections: the engine's store belongs to the engine's database thread
     store = Store(dep.store.url, create=False, cipher=dep.store.cipher)
-    web = Web(store, breakers=lambda: breaker_states(dep.engine))
+    flow = dep.config.flows.orders
+    queue = QueueActions(store, line_tax_tolerance=flow.line_tax_tolerance, tax_tolerance=flow.tax_tolerance)
+    web = Web(store, breakers=lambda: breaker_states(dep.engine), queue=queue)
     try:
         with ServerThread(create_app(web), port=port) as server:
             console.print(f"dashboard on {server.url}/")

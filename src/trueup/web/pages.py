@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -13,13 +14,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from trueup.model.exceptions import REASONS
 from trueup.security.pii import mask_text
-from trueup.security.reveal import masked_view, record_reveal
-from trueup.web import auth, charts, insight, queue
+from trueup.security.reveal import record_reveal
+from trueup.web import auth, charts, insight, queue, snapshots
 from trueup.web.app import SESSION_COOKIE, check_csrf, set_session_cookie, user_of, web_of
 
 router = APIRouter(include_in_schema=False)
 login_router = APIRouter(include_in_schema=False)
 LOGIN_COOKIE = "trueup_login"
+HEALTH_HOURS = 24  # the overview's backlog and lag charts: the last day of snapshots
 LARGEST = 2**62  # ledger ids fit a signed 64-bit integer; a larger one is a 422, not a database error
 
 
@@ -92,6 +94,8 @@ def overview(request: Request) -> HTMLResponse:
         by_team = insight.over_time(conn, now, by="owner")
         by_reason = insight.over_time(conn, now, by="reason")
         reasons = insight.by_reason_owner(conn)
+        since = now - timedelta(hours=HEALTH_HOURS)
+        backlog, lag = snapshots.series(conn, since)
     totals: dict[str, int] = {}
     for reason, _owner, n in reasons:
         totals[reason] = totals.get(reason, 0) + n
@@ -103,6 +107,9 @@ def overview(request: Request) -> HTMLResponse:
         chart_time=charts.stacked_days(by_team, now),
         chart_reason_time=charts.stacked_days(by_reason, now, height=240),
         chart_reasons=charts.bars(list(totals.items())),
+        health_hours=HEALTH_HOURS,
+        chart_backlog=charts.lines(backlog, since, now) if backlog else "",
+        chart_lag=charts.lines(lag, since, now, unit=" s") if lag else "",
     )
 
 
@@ -136,18 +143,21 @@ def exception_list(
         total=total,
         f=f,
         more=more,
-        actions=queue.offered_actions(),
+        actions=queue.bulk_actions(f.reason),
+        offered=queue.offered_actions,
         done=done,
     )
 
 
 @router.post("/exceptions/act", dependencies=[Depends(check_csrf)])
 async def exception_act(request: Request) -> Response:
+    """Every action of the queue from a form: ticked `ids` (or the detail page's one), `action`, `note`;
+    map-and-retry's `target`; edit-and-post's address fields (`shipping_address.postcode`, …, blank ones
+    left as they are)."""
     web = web_of(request)
     user = user_of(request)
     form = await request.form()
     action = str(form.get("action", ""))
-    note = str(form.get("note", ""))
     back = _safe_next(str(form.get("back", "/exceptions")))
     try:
         ids = [int(str(v)) for v in form.getlist("ids")]
@@ -157,9 +167,20 @@ async def exception_act(request: Request) -> Response:
         raise HTTPException(400, "ids must be ledger ids") from exc
     if not ids:
         raise HTTPException(400, "choose at least one exception")
+    changes = {
+        f"{part}.{name}": str(form.get(f"{part}.{name}", "")).strip()
+        for part in ("shipping_address", "billing_address")
+        for name in queue.ADDRESS_FIELDS
+    }
+    ask = queue.Request(
+        action,
+        ids,
+        str(form.get("note", "")),
+        target=str(form.get("target", "")),
+        changes={k: v for k, v in changes.items() if v},
+    )
     try:
-        with web.store.tx() as conn:
-            results = queue.act(conn, action, ids, user=user, note=note, now=web.clock())
+        results = queue.act(web.actions, ask, user=user)
     except queue.Forbidden as exc:
         raise HTTPException(403, str(exc)) from exc
     except ValueError as exc:
@@ -173,7 +194,7 @@ async def exception_act(request: Request) -> Response:
     return RedirectResponse(f"{path}?{urlencode([*kept, ('done', summary)])}", status_code=303)
 
 
-def _detail_page(request: Request, ident: int, *, reveal_note: str = "") -> HTMLResponse:
+def _detail_page(request: Request, ident: int, *, reveal_note: str = "", done: str = "") -> HTMLResponse:
     web = web_of(request)
     user = user_of(request)
     with web.store.tx() as conn:
@@ -183,7 +204,7 @@ def _detail_page(request: Request, ident: int, *, reveal_note: str = "") -> HTML
             found = queue.detail(conn, ident, web.store.cipher)  # the reveal is in the audit now
     if found is None:
         raise HTTPException(404, f"no exception #{ident}")
-    shown = found if reveal_note else masked_view(found)
+    shown = found if reveal_note else queue.masked(found)
     if reveal_note:
         shown = {**shown, "audit": [{**e, "note": mask_text(str(e["note"]))} for e in shown["audit"]]}
     return _render(
@@ -192,13 +213,19 @@ def _detail_page(request: Request, ident: int, *, reveal_note: str = "") -> HTML
         e=shown,
         revealed=bool(reveal_note),
         may_act=user.may_act_on(found.get("owner")),
-        actions=queue.offered_actions(),
+        actions=found["actions"],
+        map_kind=found["map_kind"],
+        map_source=found["map_source"],
+        address_fields=queue.ADDRESS_FIELDS,
+        done=done,
     )
 
 
 @router.get("/exceptions/{ident}")
-def exception_detail(request: Request, ident: Annotated[int, PathParam(ge=0, le=LARGEST)]) -> HTMLResponse:
-    return _detail_page(request, ident)
+def exception_detail(
+    request: Request, ident: Annotated[int, PathParam(ge=0, le=LARGEST)], done: str = ""
+) -> HTMLResponse:
+    return _detail_page(request, ident, done=done)
 
 
 @router.post("/exceptions/{ident}/reveal", dependencies=[Depends(check_csrf)])
