@@ -37,7 +37,7 @@ def close(
     Exit 1 when anything is unreconciled or open, 0 when the month is clean, 2 on an error."""
     from trueup.checks.reconcile import Books, reconcile
     from trueup.checks.reconcile_plan import RECONCILE_REASONS
-    from trueup.deployment import open_deployment
+    from trueup.deployment import open_deployment, refund_memos
     from trueup.finance.close import build_close, month_period
     from trueup.finance.close_render import write_html, write_xlsx
     from trueup.finance.gather import gather
@@ -58,7 +58,9 @@ def close(
             if not hasattr(erp, "ledger"):
                 raise Fatal(f"ERP {cfg.erp.name} does not offer its ledger: it cannot be reconciled")
             ledger = cast(LedgerSource, erp)
-            sf, erp_books, notes = await gather(dep.orders.source, ledger, period, datetime.now(UTC))
+            sf, erp_books, notes = await gather(
+                dep.orders.source, ledger, period, datetime.now(UTC), memos=refund_memos(dep)
+            )
 
             def statuses() -> dict[tuple[str, str], str]:  # what the exception queue says of each finding
                 with dep.backend.store.tx() as conn:
