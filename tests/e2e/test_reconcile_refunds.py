@@ -84,3 +84,60 @@ def test_a_refund_the_erp_never_credited_is_found_and_clears_once_posted(
     assert _listed(config, env, "refund_without_credit_note") == []
     shown = _listed(config, env, "credit_note_mismatch")
     assert [row["key"] for row in shown] == [keyed_wrong] and shown[0]["impact_minor"] == 250
+
+
+def test_payout_differences_go_to_finance_and_clear_when_the_files_agree(
+    tmp_path: Path, small_world: World
+) -> None:
+    env = cli_env(small_world)
+    config = write_config(tmp_path / "trueup.toml", small_world)
+    synced = trueup("sync", "orders", "--once", "-c", str(config), env=env)
+    assert synced.returncode == 0, synced.stderr[-3000:]
+    orders = {o["increment_id"]: Decimal(str(o["grand_total"])) for o in small_world.magento}
+    first, second = sorted(orders)[:2]
+    header = (
+        "id,Type,Source,Amount,Fee,Net,Currency,Created (UTC),Available On (UTC),Description,"
+        "order_id (metadata)"
+    )
+    day = datetime.now(UTC).strftime("%Y-%m-%d 10:00:00")
+
+    def charge(n: int, order: str, amount: Decimal) -> str:
+        net = amount - Decimal("0.50")
+        return f"txn_{n},charge,ch_{n},{amount},0.50,{net},gbp,{day},{day},Order #{order},{order}"
+
+    wrong = tmp_path / "stripe_wrong.csv"
+    wrong.write_text(
+        "\n".join(
+            [
+                header,
+                charge(1, first, orders[first]),
+                charge(2, second, orders[second] - 1),
+                charge(3, "", Decimal(9)),
+            ]
+        )
+        + "\n"
+    )
+    month = datetime.now(UTC).strftime("%Y-%m")
+
+    def close(payouts: Path) -> dict[str, Any]:
+        ran = trueup(
+            "close", "--month", month, "--payouts", str(payouts), "--json", "--out", str(tmp_path),
+            "-c", str(config), env=env,
+        )  # fmt: skip
+        assert ran.returncode in (0, 1), ran.stderr[-3000:]
+        body: dict[str, Any] = json.loads(ran.stdout)
+        return body
+
+    close(wrong)
+    assert [row["key"] for row in _listed(config, env, "payout_unmatched")] == ["stripe:txn_3"]
+    differs = _listed(config, env, "payout_amount_mismatch")
+    assert [row["key"] for row in differs] == [f"{second}:GBP"] and differs[0]["impact_minor"] == 100
+    assert {row["owner"] for row in differs} == {"finance"}
+
+    right = tmp_path / "stripe_right.csv"
+    right.write_text(
+        "\n".join([header, charge(1, first, orders[first]), charge(2, second, orders[second])]) + "\n"
+    )
+    close(right)  # the corrected export: the order's difference clears; the stray line is not in it, stays
+    assert _listed(config, env, "payout_amount_mismatch") == []
+    assert [row["key"] for row in _listed(config, env, "payout_unmatched")] == ["stripe:txn_3"]
