@@ -119,25 +119,28 @@ def test_payout_differences_go_to_finance_and_clear_when_the_files_agree(
     )
     month = datetime.now(UTC).strftime("%Y-%m")
 
-    def close(payouts: Path) -> dict[str, Any]:
+    def close(*payouts: str) -> dict[str, Any]:
         ran = trueup(
-            "close", "--month", month, "--payouts", str(payouts), "--json", "--out", str(tmp_path),
-            "-c", str(config), env=env,
-        )  # fmt: skip
+            "close", "--month", month, *payouts, "--json", "--out", str(tmp_path), "-c", str(config), env=env
+        )
         assert ran.returncode in (0, 1), ran.stderr[-3000:]
         body: dict[str, Any] = json.loads(ran.stdout)
         return body
 
-    close(wrong)
+    close("--payouts", str(wrong))
     assert [row["key"] for row in _listed(config, env, "payout_unmatched")] == ["stripe:txn_3"]
     differs = _listed(config, env, "payout_amount_mismatch")
     assert [row["key"] for row in differs] == [f"{second}:GBP"] and differs[0]["impact_minor"] == 100
     assert {row["owner"] for row in differs} == {"finance"}
 
-    right = tmp_path / "stripe_right.csv"
+    (tmp_path / "payouts").mkdir()  # the corrected export, in the configured payouts folder
+    data = tomllib.loads(config.read_text())
+    data["checks"] = {"reconcile": {"payouts_folder": "payouts"}}
+    config.write_text(dump_toml(data), encoding="utf-8")
+    right = tmp_path / "payouts" / "stripe_right.csv"
     right.write_text(
         "\n".join([header, charge(1, first, orders[first]), charge(2, second, orders[second])]) + "\n"
     )
-    close(right)  # the corrected export: the order's difference clears; the stray line is not in it, stays
+    close()  # the corrected export: the order's difference clears; the stray line is not in it, stays
     assert _listed(config, env, "payout_amount_mismatch") == []
     assert [row["key"] for row in _listed(config, env, "payout_unmatched")] == ["stripe:txn_3"]

@@ -58,7 +58,9 @@ def close(
     cfg = load(config)
 
     try:
-        rows = [row for path in payouts or [] for row in read_settlements(path)]
+        folder = cfg.checks.reconcile.payouts_folder
+        files = payouts or (sorted((config.parent / folder).glob("*.csv")) if folder else [])
+        rows = [row for path in files for row in read_settlements(path)]
     except (SettlementFormatError, OSError) as exc:
         fail(str(exc))
         return
