@@ -76,3 +76,10 @@ def test_the_cutover_report_finds_exactly_the_seeded_differences(tmp_path: Path,
     assert report["orders_differing"] == 6 and len(report["differences"]) == 6
     html = (out / "shadow-20000101.html").read_text()
     assert "ZZ9 9ZZ" in html and "<script" not in html
+
+    before = trueup(
+        "shadow", "--since", "2000-01-01", "--until", "2000-01-02", "--out", str(out), "--json",
+        "-c", str(config), env=env,
+    )  # fmt: skip
+    assert before.returncode == 0, before.stderr[-3000:]  # no order placed then: nothing differs
+    assert json.loads(before.stdout)["orders"] == 0

@@ -63,7 +63,13 @@ def shadow(
             if not hasattr(erp, "posted_order"):
                 raise Fatal(f"ERP {cfg.erp.name} cannot read its sales orders back: no shadow run for it yet")
             return await run_shadow(
-                dep.orders.source, dep.orders.item_map, dep.orders.rules, cast(PostedOrders, erp), start, end
+                dep.orders.source,
+                dep.orders.item_map,
+                dep.orders.rules,
+                cast(PostedOrders, erp),
+                start,
+                end,
+                datetime.now(UTC),
             )
 
     try:

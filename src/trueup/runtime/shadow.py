@@ -28,12 +28,14 @@ async def shadow(
     erp: PostedOrders,
     since: datetime,
     until: datetime,
+    now: datetime,
     *,
     concurrency: int = 8,
 ) -> ShadowReport:
-    """Orders placed from `since` to `until` (read from every order updated in that span)."""
+    """Orders placed from `since` to `until`, read from every order updated since `since` up to `now` (an
+    order placed in the period may have been updated after it)."""
     orders: dict[str, Order] = {}
-    async for page in source.orders_updated(since, until):
+    async for page in source.orders_updated(since, max(until, now)):
         for observed in page.orders:
             o = observed.order
             if o is None:
