@@ -381,6 +381,9 @@ class ReconcileCheckConfig(Section):
     money_tolerance_minor: int = Field(0, ge=0, description="net, shipping, discount and credit notes")
     tax_rounding_minor_per_line: int = Field(1, ge=0, description="tax variance that is rounding, per line")
     quantity_tolerance: int = Field(0, ge=0)
+    payouts_folder: str = Field(
+        "", description="payout CSVs `trueup close` reads when --payouts is not given"
+    )
 
 
 class ChecksConfig(Section):

@@ -22,6 +22,7 @@ from trueup.config import dump_toml, parse_config
 from trueup.deployment import Deployment, open_deployment, orphan_sweep, reconcile_task
 from trueup.flows.orders import KIND
 from trueup.model.work import Status
+from trueup.sandbox.scenario import Scenario
 from trueup.sandbox.smtp import SmtpSink
 from trueup.sandbox.stock_day import StockDay, active_skus
 from trueup.sandbox.world import World, trading_day
@@ -38,9 +39,10 @@ class DemoOptions:
     workdir: Path = Path(".trueup-demo")
     erp_error_rate: float = 0.0
     erp: str = "rest"
+    days: int = 1  # more than one: a month (say) of trading, with seeded ledger variances (month_end)
 
 
-def demo_config(world: World, workdir: Path) -> dict[str, Any]:
+def demo_config(world: World, workdir: Path, days: int = 1) -> dict[str, Any]:
     return world.config(
         f"sqlite:///{workdir / 'demo.db'}",
         storefront={"page_size": 200},
@@ -52,9 +54,9 @@ def demo_config(world: World, workdir: Path) -> dict[str, Any]:
             "refunds": {"drift_grace_hours": 0},  # a refund not posted by the end of the day is drift
         },
         runtime={"retry_base_seconds": 0.05, "retry_max_seconds": 2, "max_attempts": 10},
-        # the day is compressed: today's sales are due in the ledger once the ERP invoices them. The trading
-        # day is the last ten hours, so after midnight UTC it began yesterday: the window is two days.
-        checks={"reconcile": {"grace_hours": 0, "window_days": 2, "lookback_days": 0}},
+        # the day is compressed: today's sales are due in the ledger once the ERP invoices them
+        # (two days for the one-day demo: its ten hours of orders cross midnight UTC before 10:00)
+        checks={"reconcile": {"grace_hours": 0, "window_days": max(days, 2), "lookback_days": 0}},
     )
 
 
@@ -67,7 +69,7 @@ async def run_demo(
     (e.g. to let a person explore the sandboxes) before it is stopped."""
     from trueup.sandbox.faults import Faults
 
-    scenario = trading_day(opts.seed, opts.orders)
+    scenario = trading_day(opts.seed, opts.orders) if opts.days <= 1 else trading_days(opts)
     world = World(
         scenario, erp_kind=opts.erp, erp_faults=Faults(error_rate=opts.erp_error_rate, seed=opts.seed)
     )
@@ -77,7 +79,7 @@ async def run_demo(
         if opts.workdir.exists():
             shutil.rmtree(opts.workdir)
         opts.workdir.mkdir(parents=True)
-        data = demo_config(world, opts.workdir)
+        data = demo_config(world, opts.workdir, opts.days)
         mail = SmtpSink().start()  # alerts go to a real SMTP server on loopback
         stack.callback(mail.stop)
         data["alerts"] = demo_alerts(mail, opts.workdir)
@@ -117,6 +119,10 @@ async def run_demo(
             outcome_mismatches += credit_notes.pop("mismatches")
             restocked_units = credit_notes.pop("restocked_units")
             findings.update(credit_notes.pop("findings_by_kind"))
+            month = await month_end(world, dep) if opts.days > 1 else None
+            if month is not None:
+                reconciled_kinds = month.pop("findings_by_kind")
+                reconciled = {**reconciled, **month.pop("reconciled")}
             alerted = await _alerts(dep, mail)
         erp_counts = world.erp_order_counts()
         summary = {
@@ -153,6 +159,7 @@ async def run_demo(
                 "orders": reconciled["orders"],
                 "ledger": reconciled["ledger"],
                 "findings_by_kind": {k: n for k, n in reconciled_kinds.items() if n},
+                **(month or {}),
             },
             "database": str(opts.workdir / "demo.db"),
             "config": str(opts.workdir / "trueup.toml"),
@@ -163,6 +170,44 @@ async def run_demo(
     finally:
         stack.close()
         world.stop()
+
+
+def trading_days(opts: DemoOptions) -> Scenario:
+    """`opts.orders` orders placed over the last `opts.days` calendar days (today included: the
+    reconciliation window), the newest a few minutes ago."""
+    from datetime import UTC, datetime, timedelta
+
+    from trueup.sandbox.scenario import generate
+
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    return generate(
+        opts.seed, opts.orders, start=now - timedelta(days=opts.days - 1), end=now - timedelta(minutes=5)
+    )
+
+
+async def month_end(world: World, dep: Deployment) -> dict[str, Any]:
+    """After the month's trading (refunds included): reconcile, seed variances into the ERP's ledger on
+    orders with no finding, reconcile again; every seeded variance must be found on top of the first run."""
+    from trueup.checks.reconcile_plan import RECONCILE_REASONS
+    from trueup.sandbox.ledger_variances import seed_ledger_variances
+    from trueup.store.reconcile import finding_statuses
+
+    task = reconcile_task(dep)
+    before = cast(dict[str, int], (await task.sync())["findings_by_kind"])
+    with dep.store.tx() as conn:
+        flagged = {key for (_, key), status in finding_statuses(conn, RECONCILE_REASONS).items()}
+    orders = {str(o["increment_id"]) for o in world.magento}
+    seeded = seed_ledger_variances(world.erp, orders - flagged)
+    after = await task.sync()
+    kinds = cast(dict[str, int], after["findings_by_kind"])
+    return {
+        "findings_by_kind": kinds,
+        "reconciled": {"orders": after["orders"], "ledger": after["ledger"]},
+        "refunds": after["refunds"],
+        "seeded": seeded,
+        "before_seeding": {k: n for k, n in before.items() if n},
+        "seeded_found": all(kinds.get(k, 0) == before.get(k, 0) + n for k, n in seeded.items()),
+    }
 
 
 def demo_alerts(mail: SmtpSink, workdir: Path) -> dict[str, Any]:

@@ -490,5 +490,20 @@ def reconcile_task(dep: Deployment) -> ReconcileTask:
     )
     ledger = cast(LedgerSource, erp)
     return ReconcileTask(
-        dep.orders.source, ledger, dep.backend, dep.engine.clock, settings, erp=dep.config.erp.name
+        dep.orders.source,
+        ledger,
+        dep.backend,
+        dep.engine.clock,
+        settings,
+        erp=dep.config.erp.name,
+        memos=refund_memos(dep),
     )
+
+
+def refund_memos(dep: Deployment) -> MagentoCreditMemos | None:
+    """The storefront's credit memos for the reconciliation: its own reader (its refusals are the refund
+    flow's to park, not the reconciliation's), over the refund flow's client."""
+    if dep.refunds is None or not isinstance(dep.refunds.source, MagentoCreditMemos):
+        return None
+    source = dep.refunds.source
+    return MagentoCreditMemos(source.client, name=source.name, page_size=source.page_size)

@@ -28,6 +28,7 @@ from trueup.model.orders import ErpSalesOrder, Order, PaymentState
 from trueup.model.prices import PriceReport, PriceRow
 from trueup.model.queue import OrderOverrides
 from trueup.model.refunds import CancellationPage, CreditMemoPage
+from trueup.model.shadow import PostedOrder
 from trueup.model.shipments import ShipmentRequest, ShippableOrder, Track
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
@@ -392,3 +393,10 @@ class OrderCanceller(Protocol):
     order is despatched already)."""
 
     async def cancel_sales_order(self, external_id: str, erp_ref: str) -> None: ...
+
+
+class PostedOrders(Protocol):
+    """What an ERP holds for a storefront order, read back by its key (shadow mode: what the incumbent
+    integration posted)."""
+
+    async def posted_order(self, external_id: str) -> PostedOrder | None: ...

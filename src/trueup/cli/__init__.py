@@ -14,6 +14,7 @@ from trueup.cli import (
     sandbox,
     security,
     setup,
+    shadow,  # `trueup shadow`: cutover report
     stock,
     sync,
     web,
@@ -34,6 +35,7 @@ __all__ = [
     "sandbox",
     "security",
     "setup",
+    "shadow",
     "stock",
     "sync",
     "web",

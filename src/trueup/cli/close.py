@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.markup import escape
@@ -14,6 +14,9 @@ from rich.markup import escape
 from trueup.cli.common import ConfigOpt, JsonOpt, app, console, fail, load, run_async
 from trueup.cli.report import report_app
 from trueup.errors import Fatal
+
+if TYPE_CHECKING:
+    from trueup.checks.reconcile import Books
 
 MonthOpt = Annotated[str, typer.Option("--month", help="The month to close, YYYY-MM.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Folder for close-<month>.xlsx and .html.")]
@@ -35,14 +38,16 @@ def close(
     """Reconcile a month's sales with the ERP's ledger and write the close report.
 
     Exit 1 when anything is unreconciled or open, 0 when the month is clean, 2 on an error."""
-    from trueup.checks.reconcile import Books, reconcile
+    from trueup.checks.reconcile import reconcile
     from trueup.checks.reconcile_plan import RECONCILE_REASONS
-    from trueup.deployment import open_deployment
+    from trueup.deployment import open_deployment, refund_memos
     from trueup.finance.close import build_close, month_period
     from trueup.finance.close_render import write_html, write_xlsx
     from trueup.finance.gather import gather
-    from trueup.finance.settlements import SettlementFormatError, match, read_settlements
+    from trueup.finance.payout_findings import PAYOUT_REASONS, plan_payouts
+    from trueup.finance.settlements import Matching, SettlementFormatError, match, read_settlements
     from trueup.ports import LedgerSource
+    from trueup.store.checks import write_sweep
     from trueup.store.reconcile import finding_statuses
 
     try:
@@ -52,29 +57,44 @@ def close(
         return
     cfg = load(config)
 
-    async def go() -> tuple[Books, Books, list[str], dict[tuple[str, str], str]]:
+    try:
+        folder = cfg.checks.reconcile.payouts_folder
+        files = payouts or (sorted((config.parent / folder).glob("*.csv")) if folder else [])
+        rows = [row for path in files for row in read_settlements(path)]
+    except (SettlementFormatError, OSError) as exc:
+        fail(str(exc))
+        return
+
+    async def go() -> tuple[Books, Books, list[str], dict[tuple[str, str], str], Matching | None]:
         async with open_deployment(cfg) as dep:
             erp = dep.orders.sink
             if not hasattr(erp, "ledger"):
                 raise Fatal(f"ERP {cfg.erp.name} does not offer its ledger: it cannot be reconciled")
             ledger = cast(LedgerSource, erp)
-            sf, erp_books, notes = await gather(dep.orders.source, ledger, period, datetime.now(UTC))
+            sf, erp_books, notes = await gather(
+                dep.orders.source, ledger, period, datetime.now(UTC), memos=refund_memos(dep)
+            )
+            matching = match(rows, *paid(sf)) if rows else None
 
             def statuses() -> dict[tuple[str, str], str]:  # what the exception queue says of each finding
                 with dep.backend.store.tx() as conn:
+                    if matching is not None:  # payout differences go to finance's queue too
+                        queue = finding_statuses(conn, PAYOUT_REASONS)
+                        write = plan_payouts(matching, rows, queue, erp=cfg.erp.name)
+                        write_sweep(
+                            conn, write, datetime.now(UTC), order_kind="", link_kind="", storefront="",
+                            check="payout matching",
+                        )  # fmt: skip
                     return finding_statuses(conn, RECONCILE_REASONS)
 
-            return sf, erp_books, notes, await dep.backend.call(statuses)
+            return sf, erp_books, notes, await dep.backend.call(statuses), matching
 
     try:
-        sf, erp_books, notes, queue = run_async(go())
-        rows = [row for path in payouts or [] for row in read_settlements(path)]
-    except (Fatal, SettlementFormatError, OSError) as exc:
+        sf, erp_books, notes, queue, matching = run_async(go())
+    except Fatal as exc:
         fail(str(exc))
         return
     findings = reconcile(sf, erp_books)
-    charged = {o: g for o, g in sf.documents.select("order_id", "gross").iter_rows()}
-    matching = match(rows, charged) if rows else None
     report = build_close(month, sf, erp_books, findings, statuses=queue, settlements=matching, notes=notes)
     out.mkdir(parents=True, exist_ok=True)
     xlsx = write_xlsx(report, out / f"close-{month}.xlsx")
@@ -89,6 +109,18 @@ def close(
                 console.print(f"[bold]{kind}[/] {count}, money at risk {at_risk}")
         console.print(f"wrote {escape(str(xlsx))} and {escape(str(html))}")
     raise typer.Exit(1 if summary["open"] or (matching and matching.unmatched) else 0)
+
+
+def paid(sf: Books) -> tuple[dict[str, int], dict[str, int]]:
+    """What the storefront charged (invoice gross) and refunded (credit notes' gross) per order."""
+    import polars as pl
+
+    from trueup.checks.reconcile import CREDIT, INVOICE
+
+    docs = sf.documents.group_by("order_id", "kind").agg(pl.col("gross").sum())
+    charged = dict(docs.filter(pl.col("kind") == INVOICE).select("order_id", "gross").iter_rows())
+    refunded = dict(docs.filter(pl.col("kind") == CREDIT).select("order_id", "gross").iter_rows())
+    return charged, refunded
 
 
 def check_ledger(config: Path, *, as_json: bool) -> None:

@@ -37,6 +37,14 @@ def demo(
         ),
     ] = True,
     as_json: JsonOpt = False,
+    days: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Days of trading: more than one spreads the orders over them and seeds "
+            "ledger variances for the month end (reconciliation.findings_by_kind).",
+        ),
+    ] = 1,
     workdir: Annotated[Path, typer.Option(help="Where the demo's config and database go.")] = Path(
         ".trueup-demo"
     ),
@@ -47,7 +55,7 @@ def demo(
 
     if erp not in SANDBOXES:
         fail(f"--erp {erp!r}: expected one of {', '.join(SANDBOXES)}")
-    opts = DemoOptions(orders=orders, seed=seed, workdir=workdir, erp=erp)
+    opts = DemoOptions(orders=orders, seed=seed, workdir=workdir, erp=erp, days=days)
     if as_json:
         summary = run_async(run_demo(opts))
         summary["manual"] = _write_manual(summary)

@@ -84,6 +84,11 @@ def _totals(sf: pl.DataFrame, erp: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     return out.with_columns((pl.col("storefront_gross") - pl.col("erp_gross")).alias("variance")).sort(by)
 
 
+def _shown(status: str) -> str:
+    """A finding still waiting in the exception queue (parked, or to do) is open for the close."""
+    return "open" if status in ("parked", "todo") else status
+
+
 def build_close(
     month: str,
     storefront: r.Books,
@@ -116,7 +121,8 @@ def build_close(
         )
     known = statuses or {}
     status = [
-        known.get((reason, key), "open") for reason, key in findings.select("reason", "order_id").iter_rows()
+        _shown(known.get((reason, key), "open"))
+        for reason, key in findings.select("reason", "order_id").iter_rows()
     ]
     reasons = findings["reason"].to_list()
     variances = findings.with_columns(

@@ -71,6 +71,8 @@ class Reason(StrEnum):
     LEDGER_QUANTITY_MISMATCH = "ledger_quantity_mismatch"
     REFUND_WITHOUT_CREDIT_NOTE = "refund_without_credit_note"
     CREDIT_NOTE_MISMATCH = "credit_note_mismatch"
+    PAYOUT_UNMATCHED = "payout_unmatched"
+    PAYOUT_AMOUNT_MISMATCH = "payout_amount_mismatch"
     # refunds: storefront credit memos become ERP credit notes
     REFUND_AWAITING_ORDER = "refund_awaiting_order"
     REFUNDS_WATCHED = "refunds_watched"
@@ -471,6 +473,24 @@ REASONS: dict[Reason, ReasonInfo] = {
         "refunds.",
         "Compare the refund with the ERP credit note; adjust the credit note, then resolve.",
         Side.ERP,
+    ),
+    Reason.PAYOUT_UNMATCHED: ReasonInfo(
+        Owner.FINANCE,
+        "Payout line matches no order",
+        "A capture, refund or chargeback in a payment provider's settlement file names no order, or an order "
+        "that is not a storefront order in the month: money moved that the books do not explain.",
+        "Look the provider's reference up in its dashboard; attach it to its order or post it to suspense "
+        "by journal, then resolve.",
+        Side.STOREFRONT,
+    ),
+    Reason.PAYOUT_AMOUNT_MISMATCH: ReasonInfo(
+        Owner.FINANCE,
+        "Payout differs from what the storefront charged",
+        "The captures (or refunds) a payment provider settled for the order add up to a different amount "
+        "than the storefront charged (or refunded) for it.",
+        "Compare the provider's transactions with the order's payments; chase a missing capture or refund "
+        "the difference, or journal it, then resolve.",
+        Side.STOREFRONT,
     ),
     Reason.REFUND_AWAITING_ORDER: ReasonInfo(
         Owner.FINANCE,

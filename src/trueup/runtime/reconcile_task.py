@@ -17,7 +17,7 @@ from trueup.checks import reconcile as r
 from trueup.checks.reconcile_plan import RECONCILE_REASONS, plan_findings
 from trueup.finance.gather import gather
 from trueup.model.checks import SweepWrite
-from trueup.ports import Clock, LedgerSource, OrderSource
+from trueup.ports import Clock, CreditMemoSource, LedgerSource, OrderSource
 from trueup.runtime.backend import EmbeddedBackend
 from trueup.store import checks
 from trueup.store.reconcile import finding_statuses
@@ -34,10 +34,17 @@ class ReconcileSettings:
 def due_findings(
     findings: pl.DataFrame, placed: pl.DataFrame, window_start: date, newest: date
 ) -> pl.DataFrame:
-    """Drop what is not a difference yet: an order placed within the grace (the ERP may not have invoiced
-    it), or before the window (its invoice may be older than the postings read)."""
-    early = placed.filter((pl.col("posted_on") < window_start) | (pl.col("posted_on") > newest))["order_id"]
-    not_due = (pl.col("reason") == str(r.ORPHANED)) & pl.col("order_id").is_in(early.implode())
+    """Drop what is not a difference yet: an order placed (a refund made) within the grace (the ERP may not
+    have invoiced it, or credited it), or before the window (its document may be older than the postings
+    read)."""
+
+    def early(kind: str) -> pl.Series:
+        docs = placed.filter(pl.col("kind") == kind)
+        return docs.filter((pl.col("posted_on") < window_start) | (pl.col("posted_on") > newest))["order_id"]
+
+    not_due = (
+        (pl.col("reason") == str(r.ORPHANED)) & pl.col("order_id").is_in(early(r.INVOICE).implode())
+    ) | ((pl.col("reason") == str(r.NO_CREDIT)) & pl.col("order_id").is_in(early(r.CREDIT).implode()))
     return findings.filter(~not_due)
 
 
@@ -53,16 +60,22 @@ class ReconcileTask:
         settings: ReconcileSettings,
         *,
         erp: str,
+        memos: CreditMemoSource | None = None,
     ) -> None:
         self.source, self.ledger, self.backend, self.clock = source, ledger, backend, clock
-        self.settings, self.system = settings, erp
+        self.settings, self.system, self.memos = settings, erp, memos
 
     async def sync(self) -> dict[str, object]:
         now = self.clock.now()
         s = self.settings
         period = r.Period(now.date() - timedelta(days=s.window_days - 1), now.date())
         sf, erp, notes = await gather(
-            self.source, self.ledger, period, now, orders_from=period.start - timedelta(days=s.lookback_days)
+            self.source,
+            self.ledger,
+            period,
+            now,
+            orders_from=period.start - timedelta(days=s.lookback_days),
+            memos=self.memos,
         )
         found = await asyncio.to_thread(r.reconcile, sf, erp, s.tolerances)
         found = due_findings(found, sf.documents, period.start, (now - s.grace).date())
@@ -83,7 +96,8 @@ class ReconcileTask:
         await self.backend.call(apply)
         return {
             "period": [str(period.start), str(period.end)],
-            "orders": sf.documents.height,
+            "orders": sf.documents.filter(pl.col("kind") == r.INVOICE).height,
+            "refunds": sf.documents.filter(pl.col("kind") == r.CREDIT).height,
             "ledger": erp.documents.height,
             "found": len(write.findings),
             "new": sum(f.new for f in write.findings),

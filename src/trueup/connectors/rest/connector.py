@@ -16,6 +16,7 @@ from trueup.connectors.rest.mapping import (
     to_despatch,
     to_item,
     to_ledger_entry,
+    to_posted_order,
     to_price,
     to_stock_level,
 )
@@ -23,6 +24,7 @@ from trueup.errors import Fatal, NotReady, Rejected, Unavailable
 from trueup.model.erp import CreditNote, DespatchPage, ItemPrice, LedgerEntry, StockSnapshot
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
+from trueup.model.shadow import PostedOrder
 from trueup.model.stock import SellableFormula
 from trueup.model.work import InputRejection
 
@@ -97,6 +99,16 @@ class RestErp:
             raise Unavailable(f"ERP {self.name} lookup of {external_id} answered {resp.status}")
         found = resp.body.get("sales_orders") or []
         return str(found[0]["sales_order_id"]) if found else None
+
+    async def posted_order(self, external_id: str) -> PostedOrder | None:
+        """The sales order the ERP holds under this storefront order id (shadow mode: the incumbent's)."""
+        resp = await self.http.request("GET", "/sales-orders", params={"external_id": external_id})
+        if refused := self._lookup_refused(f"look-up of sales order {external_id!r}", resp.status, resp.body):
+            raise refused
+        if resp.status != 200 or not isinstance(resp.body, dict):
+            raise Unavailable(f"ERP {self.name} lookup of {external_id} answered {resp.status}")
+        found = resp.body.get("sales_orders") or []
+        return to_posted_order(found[0]) if found else None
 
     async def _pages(
         self, path: str, key: str, params: dict[str, str] | None = None

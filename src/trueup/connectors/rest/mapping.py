@@ -20,6 +20,7 @@ from trueup.model.erp import (
 from trueup.model.items import ErpItem
 from trueup.model.money import round_money
 from trueup.model.orders import ErpAddress, ErpSalesOrder
+from trueup.model.shadow import PostedLine, PostedOrder
 
 
 def _m(value: Decimal) -> str:
@@ -169,4 +170,27 @@ def to_ledger_entry(raw: dict[str, Any]) -> LedgerEntry:
         net=Decimal(str(raw["net"])),
         tax=Decimal(str(raw["tax"])),
         gross=Decimal(str(raw["gross"])),
+    )
+
+
+def to_posted_order(raw: dict[str, Any]) -> PostedOrder:
+    """A sales order as the REST ERP holds it (the body it was posted with), for shadow mode."""
+    ship = raw.get("ship_to") or {}
+    shipping = raw.get("shipping") or {}
+    return PostedOrder(
+        external_id=str(raw["external_id"]),
+        currency=str(raw.get("currency") or ""),
+        lines=tuple(
+            PostedLine(sku=str(ln["sku"]), qty=Decimal(str(ln["qty"])), gross=Decimal(str(ln["gross"])))
+            for ln in raw.get("lines") or []
+        ),
+        tax_total=Decimal(str(raw.get("tax_total") or "0")),
+        shipping_gross=Decimal(str(shipping.get("net") or "0")) + Decimal(str(shipping.get("tax") or "0")),
+        grand_total=Decimal(str(raw.get("grand_total") or "0")),
+        ship_name=str(ship.get("name") or ""),
+        ship_lines=tuple(str(x) for x in ship.get("lines") or ()),
+        ship_postcode=str(ship.get("postcode") or ""),
+        ship_country=str(ship.get("country") or ""),
+        carrier=str(raw.get("carrier") or ""),
+        service=str(raw.get("service") or ""),
     )
