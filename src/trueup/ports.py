@@ -28,7 +28,7 @@ from trueup.model.orders import ErpSalesOrder, Order, PaymentState
 from trueup.model.prices import PriceReport, PriceRow
 from trueup.model.queue import OrderOverrides
 from trueup.model.refunds import CancellationPage, CreditMemoPage
-from trueup.model.shipments import ShipmentRequest, ShippableOrder, Track
+from trueup.model.shipments import ShipmentItem, ShipmentRequest, ShippableOrder, Track
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
 
@@ -392,3 +392,17 @@ class OrderCanceller(Protocol):
     order is despatched already)."""
 
     async def cancel_sales_order(self, external_id: str, erp_ref: str) -> None: ...
+
+
+@runtime_checkable
+class OfflineRefunder(Protocol):
+    """Storefront offline credit memos for units the ERP short-shipped. Not idempotent in Magento: the memo's
+    comment carries `marker`, and `find_refund` looks for it before `refund_offline` is called again."""
+
+    name: str
+
+    async def find_refund(self, entity_id: str, marker: str) -> str | None: ...
+
+    async def refund_offline(
+        self, entity_id: str, items: Sequence[ShipmentItem], comment: str, *, notify: bool
+    ) -> str: ...
