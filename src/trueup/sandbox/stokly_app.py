@@ -387,6 +387,12 @@ class StoklyState:
                     "quantity": count(row, "quantity", f"items[{i}].quantity"),
                 }
             )
+        moment = parse_iso(iso(self.now()))  # to the millisecond, as Stokly writes it
+        earlier = [
+            parse_iso(x["createdAt"]) for x in self.shipments if x["saleOrderId"] == order["saleOrderId"]
+        ]
+        if earlier and moment <= max(earlier):  # one order's shipments are never in the same millisecond
+            moment = max(earlier) + timedelta(milliseconds=1)
         shipment = {
             "shipmentId": self.new_id(),
             "saleOrderId": order["saleOrderId"],
@@ -394,7 +400,7 @@ class StoklyState:
             "service": text(body, "service", "service", required=False),
             "trackingNumbers": [str(t) for t in tracking],
             "items": rows,
-            "createdAt": iso(self.now()),
+            "createdAt": iso(moment),
         }
         self.shipments.append(shipment)
         return shipment
