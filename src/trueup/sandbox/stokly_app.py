@@ -91,6 +91,7 @@ class StoklyState:
     # sourceReferenceId -> sale order ids, so a look-up stays cheap however long the day gets
     orders_by_reference: dict[str, list[str]] = field(default_factory=dict)
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    last_shipped: dict[str, datetime] = field(default_factory=dict)  # saleOrderId -> newest createdAt
     invoices: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
     adjustments: list[dict[str, Any]] = field(default_factory=list)
@@ -388,11 +389,10 @@ class StoklyState:
                 }
             )
         moment = parse_iso(iso(self.now()))  # to the millisecond, as Stokly writes it
-        earlier = [
-            parse_iso(x["createdAt"]) for x in self.shipments if x["saleOrderId"] == order["saleOrderId"]
-        ]
-        if earlier and moment <= max(earlier):  # one order's shipments are never in the same millisecond
-            moment = max(earlier) + timedelta(milliseconds=1)
+        last = self.last_shipped.get(order["saleOrderId"])
+        if last is not None and moment <= last:  # one order's shipments are never in the same millisecond
+            moment = last + timedelta(milliseconds=1)
+        self.last_shipped[order["saleOrderId"]] = moment
         shipment = {
             "shipmentId": self.new_id(),
             "saleOrderId": order["saleOrderId"],
