@@ -48,8 +48,18 @@ def simple_sku(items: Sequence[Mapping[str, Any]], item_id: int) -> str | None:
     return str(line["sku"])
 
 
+# What each order still holds per SKU, folded from the reservation log as it grows (reservations are only
+# ever appended), so a busy day's shipments do not rescan the whole log each time.
 def _held(inventory: InventoryState, order: str, sku: str) -> int:
-    return -sum(q for s, _, q, o in inventory.reservations if s == sku and o == order)
+    fold: tuple[list[int], dict[tuple[str, str], int]] | None = getattr(inventory, "_msi_fold", None)
+    if fold is None:
+        fold = ([0], {})
+        setattr(inventory, "_msi_fold", fold)  # noqa: B010 - kept on the state it folds, gone with it
+    seen, held = fold
+    for s, _, q, o in inventory.reservations[seen[0] :]:
+        held[(o, s)] = held.get((o, s), 0) - q
+    seen[0] = len(inventory.reservations)
+    return held.get((order, sku), 0)
 
 
 def _compensate(inventory: InventoryState, order: str, sku: str, qty: int) -> None:
