@@ -225,6 +225,9 @@ class DespatchesFlowConfig(Section):
     invoice_on_despatch: bool = (
         False  # R-FIN-4: invoice and capture in the storefront what each shipment ships
     )
+    # a despatch that closes its order short: "exception" (for e-commerce, with the units and money to
+    # refund) or "credit_memo" (an offline credit memo in the storefront for the missing units)
+    short_ship: Literal["exception", "credit_memo"] = "exception"
     enabled: bool = True
 
 
@@ -573,6 +576,7 @@ interval_seconds = 3600         # ERP item master -> trueup's SKU map
 [flows.despatches]
 interval_seconds = 300          # ERP despatches -> storefront shipments with tracking
 notify = true                   # the storefront e-mails the customer each shipment
+short_ship = "exception"        # closed short by the ERP: "exception" (e-commerce) or "credit_memo"
 
 [flows.refunds]
 enabled = true                  # storefront credit memos -> ERP credit notes; false: watched only

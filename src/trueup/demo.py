@@ -305,7 +305,12 @@ async def _despatch_day(world: World, dep: Deployment, seed: int) -> dict[str, A
     """The warehouse despatches the posted orders in the ERP (partials, manual shipments, an unmapped
     carrier among them); one despatch pass makes the shipments. See trueup.sandbox.despatch_day."""
     from trueup.sandbox.despatch_day import DespatchMix, despatch_posted
-    from trueup.store.fulfilment import findings_by_kind, posted_orders, shipment_counts
+    from trueup.store.fulfilment import (
+        findings_by_kind,
+        posted_orders,
+        shipment_counts,
+        short_shipment_counts,
+    )
 
     posted = posted_orders(dep.store, dep.config.storefront.name, world.scenario.expected)
     mix = DespatchMix(share=0.9)  # the warehouse does not get to every order today
@@ -313,8 +318,10 @@ async def _despatch_day(world: World, dep: Deployment, seed: int) -> dict[str, A
     await dep.engine.drain(dep.despatch_schedule)
     assert dep.fulfilment_checks is not None
     await dep.fulfilment_checks.sync()
-    counts = shipment_counts(dep.store)
+    counts = {**shipment_counts(dep.store), **short_shipment_counts(dep.store)}
     findings = findings_by_kind(dep.store)
+    if counts["short"]:
+        findings["short_shipment"] = counts["short"]
     expected = {**day.expected, "stalled_order": len(posted) - len(day.by_order)}
     actual = {**counts, **findings}
     mismatches = [
@@ -328,6 +335,8 @@ async def _despatch_day(world: World, dep: Deployment, seed: int) -> dict[str, A
         "linked_manual": counts["linked_manual"],
         "parked": counts["parked"],
         "waiting": counts["waiting"],
+        "short": counts["short"],
+        "short_refunded": counts["short_refunded"],
         "expected": dict(sorted(day.expected.items())),
         "findings_by_kind": findings,
         "mismatches": mismatches,

@@ -32,6 +32,7 @@ from trueup.connectors.magento.index import MagentoOrderIndex
 from trueup.connectors.magento.invoices import MagentoInvoices
 from trueup.connectors.magento.prices import MagentoPrices
 from trueup.connectors.magento.shipments import MagentoShipments
+from trueup.connectors.magento.short_refunds import MagentoOfflineRefunds
 from trueup.connectors.magento.stock import MagentoStock
 from trueup.errors import Fatal
 from trueup.flows.acks import AckPolicy
@@ -42,6 +43,7 @@ from trueup.flows.items import ItemFlow
 from trueup.flows.orders import KIND, LINK_KIND, OrderFlow, OrderRules, observed_work
 from trueup.flows.prices import PriceFlow
 from trueup.flows.refunds import RefundFlow, RefundRules
+from trueup.flows.short_ship import ShortShipments
 from trueup.flows.stock import StockFlow
 from trueup.model.items import FieldLimits
 from trueup.model.stock import DEFAULT_FORMULA, SellableFormula, StockRules
@@ -230,6 +232,13 @@ def fulfilment_flow(
         order_recheck=timedelta(seconds=flow.order_recheck_seconds),
         exceptions=StoreExceptionQueue(backend, clock),
         invoicer=MagentoInvoices(magento, name=config.storefront.name) if flow.invoice_on_despatch else None,
+        short=ShortShipments(
+            StoreExceptionQueue(backend, clock),
+            mode=flow.short_ship,
+            refunder=MagentoOfflineRefunds(magento, name=config.storefront.name),
+            notify=flow.notify,
+            source=erp.name,
+        ),
     )
 
 

@@ -29,7 +29,7 @@ from trueup.model.prices import PriceReport, PriceRow
 from trueup.model.queue import OrderOverrides
 from trueup.model.refunds import CancellationPage, CreditMemoPage
 from trueup.model.shadow import PostedOrder
-from trueup.model.shipments import ShipmentRequest, ShippableOrder, Track
+from trueup.model.shipments import ShipmentItem, ShipmentRequest, ShippableOrder, Track
 from trueup.model.stock import PushReport, SourceQty
 from trueup.model.work import InputRejection
 
@@ -400,3 +400,17 @@ class PostedOrders(Protocol):
     integration posted)."""
 
     async def posted_order(self, external_id: str) -> PostedOrder | None: ...
+
+
+@runtime_checkable
+class OfflineRefunder(Protocol):
+    """Storefront offline credit memos for units the ERP short-shipped. Not idempotent in Magento: the memo's
+    comment carries `marker`, and `find_refund` looks for it before `refund_offline` is called again."""
+
+    name: str
+
+    async def find_refund(self, entity_id: str, marker: str) -> str | None: ...
+
+    async def refund_offline(
+        self, entity_id: str, items: Sequence[ShipmentItem], comment: str, *, notify: bool
+    ) -> str: ...

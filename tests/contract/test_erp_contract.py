@@ -213,6 +213,28 @@ async def test_a_despatch_comes_back_once_with_the_storefront_order_id_and_track
     assert after == []
 
 
+async def test_a_despatch_that_closes_the_order_short_says_so_and_an_earlier_partial_does_not(
+    case: Case,
+) -> None:
+    await case.erp.post_sales_order(sales_order())
+    first = case.sandbox.despatch(
+        "000000101", carrier="RM", service="TRACKED48", tracking="RM1", lines=[("TU0002", 1)]
+    )
+    last = case.sandbox.despatch(
+        "000000101",
+        carrier="RM",
+        service="TRACKED48",
+        tracking="RM2",
+        lines=[("TU0001-M-Navy", 1)],  # one of two: the warehouse closes the order one unit short
+        closes_order=True,
+    )
+    found = {
+        d.despatch_id: d for p in [p async for p in case.erp.despatches_since(None)] for d in p.despatches
+    }
+    # both read after the order was closed: only the despatch that closed it says so
+    assert (found[first].closes_order, found[last].closes_order) == (False, True)
+
+
 async def test_a_credit_note_posts_once_however_often_it_is_sent(case: Case) -> None:
     await case.erp.post_sales_order(sales_order())
     refs = {await case.erp.post_credit_note(credit_note()) for _ in range(3)}

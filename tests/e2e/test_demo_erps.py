@@ -58,12 +58,19 @@ def test_the_demo_runs_against_each_erp_with_the_same_keys(erp: str, tmp_path: P
         shipments["created"] > 0
         and shipments["created"] + shipments["linked_manual"] <= shipments["despatches"]
     )
-    assert set(summary["findings_by_kind"]) <= {"stalled_order", "status_drift"}
+    # The warehouse closed some orders one unit short: one short_shipment exception each for e-commerce.
+    assert shipments["short"] == shipments["expected"]["short"] > 0
+    assert summary["findings_by_kind"]["short_shipment"] == shipments["short"]
+    assert set(summary["findings_by_kind"]) <= {"stalled_order", "status_drift", "short_shipment"}
     # Finance: every sale each ERP invoiced agrees with the storefront, but for the rounding pennies of an
     # ERP that invoices each despatch's share (net and tax rounded per invoice, the gross agreeing); what is
     # not in its ledger is what never posted (parked) or was not despatched (it invoices at despatch).
     reconciled = summary["reconciliation"]["findings_by_kind"]
-    assert set(reconciled) <= {"ledger_orphaned", "ledger_tax_rounding"}
+    # An ERP that invoices what it despatched invoiced a short-shipped order short: until e-commerce refunds
+    # it, its net and tax differ from the storefront's (at most one finding of each per short shipment).
+    short_kinds = {"ledger_net_mismatch", "ledger_tax_mismatch", "ledger_quantity_mismatch"}
+    assert set(reconciled) <= {"ledger_orphaned", "ledger_tax_rounding"} | short_kinds
+    assert all(reconciled.get(kind, 0) <= shipments["short"] for kind in short_kinds)
     assert reconciled.get("ledger_orphaned", 0) >= orders["parked"]
     # Customer service's day: refunds became credit notes, returns were booked back into the ERP's stock
     # where its connector can (Merret and the files ERP cannot: an exception for the warehouse instead).

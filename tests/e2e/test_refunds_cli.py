@@ -146,7 +146,8 @@ def test_a_refund_before_its_order_is_posted_waits_then_posts(tmp_path: Path) ->
 def test_an_order_cancelled_after_posting_is_an_exception_for_the_warehouse(tmp_path: Path) -> None:
     from trueup.sandbox.magento_invoices import invoicing_of
 
-    world = World(trading_day(46, 10, faults=FaultMix.none()))
+    # Prima's cancel request is not public: its connector cannot cancel, the warehouse must.
+    world = World(trading_day(46, 10, faults=FaultMix.none()), erp_kind="prima")
     world.start()
     try:
         env = cli_env(world)
@@ -163,5 +164,37 @@ def test_an_order_cancelled_after_posting_is_an_exception_for_the_warehouse(tmp_
         assert row["owner"] == "warehouse" and row["impact_minor"] == int(raw["grand_total"] * 100)
         again = sync("cancellations", "--once", "--json", config=config, env=env)
         assert again["pass"] == {} and again["cancellations"] == {"parked": 1}  # raised once
+    finally:
+        world.stop()
+
+
+def test_a_cancellation_after_posting_cancels_in_the_rest_erp_once_and_a_despatched_one_parks(
+    tmp_path: Path,
+) -> None:
+    from trueup.sandbox.magento_invoices import invoicing_of
+    from trueup.sandbox.rest_erp_sandbox import RestErpSandbox
+
+    world = World(trading_day(47, 10, faults=FaultMix.none()))
+    world.start()
+    try:
+        env = cli_env(world)
+        config = write_config(tmp_path / "trueup.toml", world)
+        sync("orders", "--once", config=config, env=env)
+        assert isinstance(world.erp, RestErpSandbox)
+        waiting, gone = posted_ids(world)[:2]
+        world.erp.despatch(gone, carrier="RM", service="TRACKED48", tracking="G-1")  # it has left
+        for order_id in (waiting, gone):
+            raw = next(o for o in world.magento if o["increment_id"] == order_id)
+            assert invoicing_of(world.magento).cancel(int(raw["entity_id"])) is True
+
+        first = sync("cancellations", "--once", "--json", config=config, env=env)
+        assert first["cancellations"] == {"done": 1, "parked": 1}
+        (sales_order,) = world.erp.state.find(waiting)
+        assert sales_order["status"] == "cancelled"
+        args = ("exceptions", "list", "--reason", "cancelled_after_post", "--json", "-c", str(config))
+        (row,) = json.loads(trueup(*args, env=env).stdout)
+        assert gone in row["key"] and "already_despatched" in row["detail"]
+        again = sync("cancellations", "--once", "--json", config=config, env=env)
+        assert again["pass"] == {} and again["cancellations"] == {"done": 1, "parked": 1}
     finally:
         world.stop()

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from trueup.errors import Retriable, Skippable
+from trueup.flows.short_ship import ShortShipments
 from trueup.model.erp import Despatch
 from trueup.model.exceptions import Reason
 from trueup.model.shipments import Shipment, ShipmentItem, ShipmentRequest, ShippableOrder, Track
@@ -182,7 +183,9 @@ class FulfilmentFlow:
         order_recheck: timedelta = timedelta(minutes=5),
         exceptions: ExceptionQueue | None = None,
         invoicer: Invoicer | None = None,
+        short: ShortShipments | None = None,
     ) -> None:
+        self.short = short or ShortShipments(exceptions, source=source.name)  # closed short by the ERP
         self.invoicer = invoicer  # invoice on despatch (R-FIN-4), when configured
         self.source = source
         self.sink = sink
@@ -273,7 +276,9 @@ class FulfilmentFlow:
                 else:
                     when = despatch.despatched_at.isoformat(timespec="seconds")
                     note = f"{what}, despatched {when}: shipment {shipment_id} created."
-                    return self._done(job, shipment_id, note + await self._invoice(despatch))
+                    note += await self._invoice(despatch)
+                    note += await self.short.settle(job.key, despatch, order, plan.request.items)
+                    return self._done(job, shipment_id, note)
             if isinstance(plan, Unmatched):
                 return self._park(job, Reason.DESPATCH_UNMATCHED, f"{what}: {plan.message}.", order)
             for missing in plan.missing:
@@ -282,7 +287,8 @@ class FulfilmentFlow:
             kind = "Linked manual shipment" if plan.manual else "Linked trueup's earlier shipment"
             when = despatch.despatched_at.isoformat(timespec="seconds")
             note = f"{kind} {plan.shipment_id} to {what}, despatched {when}; tracking added: {added}."
-            return self._done(job, plan.shipment_id, note + await self._invoice(despatch))
+            note += await self._invoice(despatch) + await self.short.settle(job.key, despatch, order, ())
+            return self._done(job, plan.shipment_id, note)
         except Retriable as exc:
             return Retry(job, str(exc), retry_after=exc.retry_after)
         except Skippable as exc:

@@ -79,6 +79,9 @@ class Despatch(Record):
     service: str = ""
     tracking_numbers: tuple[str, ...] = ()
     lines: tuple[DespatchLine, ...]
+    # The ERP says this despatch closes its sales order: nothing more will ship, whatever is still open was
+    # short-shipped (each connector reads it from the ERP's own signal; docs/fulfilment.md).
+    closes_order: bool = False
 
 
 class DespatchPage(Record):

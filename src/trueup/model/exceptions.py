@@ -80,6 +80,8 @@ class Reason(StrEnum):
     RESTOCK_NOT_BOOKED = "restock_not_booked"
     INVOICE_REFUSED = "invoice_refused"
     CANCELLED_AFTER_POST = "cancelled_after_post"
+    SHORT_SHIPMENT = "short_shipment"
+    SHORT_SHIPMENT_REFUND_REFUSED = "short_shipment_refund_refused"
     # catalogue: the ERP item master → storefront products (R-CAT-1, R-CAT-3)
     ITEM_REJECTED = "item_rejected"
     DUPLICATE_SKU = "duplicate_sku"
@@ -549,6 +551,27 @@ REASONS: dict[Reason, ReasonInfo] = {
         "Stop or cancel the sales order in the ERP (or, if it has gone, arrange its return and refund), then "
         "resolve the exception with a note.",
         Side.ERP,
+    ),
+    Reason.SHORT_SHIPMENT: ReasonInfo(
+        Owner.ECOMMERCE,
+        "Order closed short: units never shipped",
+        "The ERP closed the sales order with a despatch that left units unshipped (it short-shipped: out of "
+        "stock, damaged). The customer paid for units that will not come; the exception names them and the "
+        'money to refund. Raised when [flows.despatches] short_ship = "exception" (the default).',
+        "Refund the named units in the storefront (a credit memo, without return to stock), tell the "
+        'customer, then resolve the exception with a note. Or set short_ship = "credit_memo" to let '
+        "trueup refund them offline.",
+        Side.STOREFRONT,
+    ),
+    Reason.SHORT_SHIPMENT_REFUND_REFUSED: ReasonInfo(
+        Owner.FINANCE,
+        "Storefront refused the short-shipment credit memo",
+        '[flows.despatches] short_ship = "credit_memo": the ERP short-shipped an order, but the '
+        "storefront refused the offline credit memo for the missing units (e.g. the order is not invoiced, "
+        "or more would be refunded than was paid).",
+        "Read the storefront's message in the exception; refund the named units by hand (or invoice the "
+        "order first), then resolve the exception.",
+        Side.STOREFRONT,
     ),
     Reason.ITEM_REJECTED: ReasonInfo(
         Owner.ECOMMERCE,

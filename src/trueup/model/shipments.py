@@ -15,6 +15,7 @@ class ShipLine(Record):
     qty_ordered: int
     qty_shipped: int = 0
     qty_cancelled: int = 0
+    unit_minor: int = 0  # what one unit cost the customer (tax included, after discount), minor units
 
     @property
     def left(self) -> int:

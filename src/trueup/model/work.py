@@ -161,3 +161,5 @@ class InputRejection:
     message: str  # what is wrong, ending in "Resolution: ..."
     reason: Reason = Reason.MALFORMED_RECORD
     field: str = ""
+    impact_minor: int = 0  # money at risk, when the refusal has a price (a short shipment)
+    currency: str | None = None

@@ -3,8 +3,10 @@
 Of the orders posted, in a reproducible mix: most are despatched whole with one tracking number; some in two
 partial despatches (two shipments); some are shipped by hand in the Magento admin first, without tracking,
 and then despatched by the ERP (the shipment is linked and its tracking added, never duplicated); some go
-with a carrier the deployment has not mapped (parked for the warehouse). Each ERP sandbox's `despatch()` is
-the warehouse acting in that ERP, so the despatches reach trueup over that ERP's own wire.
+with a carrier the deployment has not mapped (parked for the warehouse); some are closed one unit short
+(the ERP's despatch says it closes the order: a `short_shipment` exception, or an offline credit memo).
+Each ERP sandbox's `despatch()` is the warehouse acting in that ERP, so the despatches reach trueup over
+that ERP's own wire.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class DespatchMix:
     partial: float = 0.15
     manual: float = 0.05
     unmapped: float = 0.03
+    short: float = 0.04  # the warehouse closes the order one unit short (out of stock on the shelf)
     share: float = 1.0  # of the posted orders, how many the warehouse despatches today
 
 
@@ -37,8 +40,9 @@ class DespatchDay:
     """What the warehouse did, and so what trueup should make of it."""
 
     despatches: int = 0
-    expected: Counter[str] = field(default_factory=Counter)  # created / linked_manual / parked
+    expected: Counter[str] = field(default_factory=Counter)  # created / linked_manual / parked / short
     by_order: dict[str, list[str]] = field(default_factory=dict)
+    short: dict[str, tuple[str, int]] = field(default_factory=dict)  # order id -> (SKU, units) not shipped
 
 
 def _lines(raw: Mapping[str, object]) -> tuple[str, list[tuple[str, int]]]:
@@ -86,7 +90,22 @@ def despatch_posted(
                 erp.despatch(order_id, carrier=carrier, service=service, tracking=tracking, lines=lines)
             )
             day.expected["linked_manual"] += 1
-        elif roll < mix.unmapped + mix.manual + mix.partial and _splittable(lines):
+        elif roll < mix.unmapped + mix.manual + mix.short and _splittable(lines):
+            shipped, missing = _short(lines)
+            ids.append(
+                erp.despatch(
+                    order_id,
+                    carrier=carrier,
+                    service=service,
+                    tracking=tracking,
+                    lines=shipped,
+                    closes_order=True,
+                )
+            )
+            day.expected["created"] += 1
+            day.expected["short"] += 1
+            day.short[order_id] = missing
+        elif roll < mix.unmapped + mix.manual + mix.short + mix.partial and _splittable(lines):
             first, rest = _split(lines)
             for part, suffix in ((first, "A"), (rest, "B")):
                 ids.append(
@@ -107,6 +126,13 @@ def despatch_posted(
 
 def _splittable(lines: list[tuple[str, int]]) -> bool:
     return len(lines) > 1 or lines[0][1] > 1
+
+
+def _short(lines: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], tuple[str, int]]:
+    """Everything but one unit of the last line (the line itself when it had one)."""
+    sku, qty = lines[-1]
+    shipped = lines[:-1] + ([(sku, qty - 1)] if qty > 1 else [])
+    return shipped, (sku, 1)
 
 
 def _split(lines: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:

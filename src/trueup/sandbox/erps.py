@@ -51,9 +51,11 @@ class ErpSandbox(Protocol):
         service: str,
         tracking: str,
         lines: Sequence[tuple[str, int]] = (),
+        closes_order: bool = False,
     ) -> str:
         """The warehouse despatches (part of) the sales order for storefront order `external_id`; empty
-        `lines` means everything. Returns the ERP's despatch id."""
+        `lines` means everything. `closes_order`: the warehouse closes the order with this despatch, short
+        of what was ordered. Returns the ERP's despatch id."""
         ...
 
     def sales_order_counts(self) -> dict[str, int]:

@@ -696,6 +696,9 @@ def create_app(
     ]
     inventory = inventory if inventory is not None else InventoryState()
     routes += inventory_routes(inventory, refused)
+    from trueup.sandbox.magento_msi import link_inventory
+
+    link_inventory(state, inventory)  # ship, cancel and refund move reservations (trueup.sandbox.magento_msi)
     prices = prices if prices is not None else PriceState()
     routes += price_routes(prices, refused)
     # Products (trueup.sandbox.magento_catalog): the price store hears of each product created.

@@ -138,10 +138,20 @@ class InvoiceState:
             invoiced and self.by_order.get(entity_id)
         ):
             return False
+        released = {
+            int(i["item_id"]): i["qty_ordered"] - i["qty_shipped"] - i["qty_canceled"]
+            for i in items
+            if not i.get("parent_item_id")  # a configurable ships (and cancels) by its parent line
+            or next((p for p in items if p["item_id"] == i["parent_item_id"]), {}).get("product_type")
+            != "configurable"
+        }
         for item in items:
             item["qty_canceled"] = item["qty_ordered"] - item["qty_shipped"]
         now = datetime.now(UTC).strftime(TIME)
         self.orders.update_order(entity_id, {"items": items, "state": "canceled", "status": "canceled"}, now)
+        from trueup.sandbox.magento_msi import on_release
+
+        on_release(self.orders, order, released)  # MSI: the reservation of what never shipped is released
         return True
 
 

@@ -99,6 +99,8 @@ class RefundState:
         restock = set(back_to_stock)
         memo_id = len(self.memos) + 1
         memo_items: list[dict[str, Any]] = []
+        released: dict[int, Decimal] = {}  # MSI: units refunded before they shipped
+        returned: dict[int, Decimal] = {}  # MSI: shipped units refunded back to stock
         commits: list[tuple[int, dict[str, Decimal]]] = []
         subtotal = tax = gross_lines = discount = Decimal(0)
         for entry in items:
@@ -149,6 +151,10 @@ class RefundState:
                     "extension_attributes": {"back_to_stock": item_id in restock},
                 }
             )
+            unshipped = max(Decimal(0), line["qty_ordered"] - line["qty_shipped"] - line["qty_canceled"])
+            released[item_id] = min(qty, unshipped)
+            if item_id in restock:
+                returned[item_id] = min(qty, line["qty_shipped"])
             line["qty_refunded"] = line["qty_refunded"] + qty
             line["amount_refunded"] = line.get("amount_refunded", Decimal(0)) + incl - off
             lines[item_id] = line
@@ -216,6 +222,10 @@ class RefundState:
         if refunded >= Decimal(str(order.get("grand_total") or 0)):
             changes.update(state="closed", status="closed")
         self.orders.update_order(entity_id, changes, now)
+        from trueup.sandbox.magento_msi import on_release, on_return
+
+        on_release(self.orders, order, released)
+        on_return(self.orders, order, returned)
         return memo_id
 
     def refund_by_hand(

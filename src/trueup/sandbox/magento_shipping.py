@@ -164,6 +164,9 @@ class ShippingState:
         if all_shipped:
             changes.update(state="complete", status="complete")
         self.orders.update_order(entity_id, changes, now)
+        from trueup.sandbox.magento_msi import on_ship
+
+        on_ship(self.orders, order, wanted, source_code)  # MSI: source deducted, reservation compensated
         return shipment_id
 
     def add_track(self, shipment_id: int, track: Mapping[str, Any]) -> dict[str, Any]:

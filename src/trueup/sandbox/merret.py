@@ -57,6 +57,7 @@ _FIELDS = {
         "item_id",
         "sku",
         "qty",
+        "order_status",
     ),
     "ledger": ("document_type", "document_id", "order_id", "posted_on", "currency", "net", "tax", "gross"),
     "ack": ("file", "status", "message"),
@@ -270,6 +271,7 @@ class _FileErp:
         self.credit_counts: Counter[str] = Counter()
         self.ledger_entries: dict[date, list[dict[str, str]]] = {}
         self.despatched: set[str] = set()
+        self.despatched_qty: dict[str, Counter[str]] = {}  # storefront id -> units despatched by SKU
         self._seq = 0
         self._lock = threading.RLock()
 
@@ -373,6 +375,7 @@ class _FileErp:
         service: str,
         tracking: str,
         lines: Sequence[tuple[str, int]] = (),
+        closes_order: bool = False,
     ) -> str:
         with self._lock:
             self.run_batch()
@@ -381,6 +384,11 @@ class _FileErp:
                 raise ValueError(f"no sales order for {external_id} has been imported by the sandbox ERP")
             ordered = {r["sku"]: r for r in rows}
             wanted = list(lines) or [(r["sku"], int(Decimal(r["qty"]))) for r in rows]
+            took = self.despatched_qty.setdefault(external_id, Counter())
+            for sku, qty in wanted:
+                took[sku] += qty
+            whole = all(took[r["sku"]] >= int(Decimal(r["qty"])) for r in rows)
+            status = "COMPLETE" if closes_order or whole else "PART"
             despatch_id = f"DSP{self._next():06d}"
             moment = _now()
             self._write(
@@ -399,6 +407,7 @@ class _FileErp:
                         "item_id": ordered[sku]["item_id"],
                         "sku": sku,
                         "qty": qty,
+                        "order_status": status,
                     }
                     for sku, qty in wanted
                 ],

@@ -160,9 +160,18 @@ class PrimaState:
             }
 
     def despatch(
-        self, web_ref: str, *, carrier: str, service: str, tracking: str, lines: Sequence[tuple[str, int]]
+        self,
+        web_ref: str,
+        *,
+        carrier: str,
+        service: str,
+        tracking: str,
+        lines: Sequence[tuple[str, int]],
+        closes_order: bool = False,
     ) -> str:
-        """Despatch (part of) the newest order for `web_ref`, and raise its invoice."""
+        """Despatch (part of) the newest order for `web_ref`, and raise its invoice. The despatch carries
+        the order's status as it left it (ASSUMED `OrderStatus`): "Complete" once all is despatched or the
+        warehouse closes it short (`closes_order`), else "Part Despatched"."""
         with self.lock:
             numbers = self.orders_by_ref.get(web_ref)
             if not numbers:
@@ -193,6 +202,9 @@ class PrimaState:
                     "Service": service,
                     "Tracking": [tracking] if tracking else [],
                     "Lines": [(line.item_code, line.sku, qty) for line, qty in shipped],
+                    "OrderStatus": "Complete"
+                    if closes_order or all(ln.despatched >= ln.qty for ln in order.lines)
+                    else "Part Despatched",
                 }
             )
             self._invoice(order, shipped)
@@ -297,9 +309,15 @@ class PrimaSandbox:
         service: str,
         tracking: str,
         lines: Sequence[tuple[str, int]] = (),
+        closes_order: bool = False,
     ) -> str:
         return self.state.despatch(
-            external_id, carrier=carrier, service=service, tracking=tracking, lines=lines
+            external_id,
+            carrier=carrier,
+            service=service,
+            tracking=tracking,
+            lines=lines,
+            closes_order=closes_order,
         )
 
     def sales_order_counts(self) -> dict[str, int]:

@@ -8,6 +8,7 @@ docs/connectors/rest-erp.md.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -88,12 +89,34 @@ class RestErpBackOffice:
         }
 
     def despatch(
-        self, external_id: str, *, carrier: str, service: str, tracking: str, lines: list[tuple[str, int]]
+        self,
+        external_id: str,
+        *,
+        carrier: str,
+        service: str,
+        tracking: str,
+        lines: list[tuple[str, int]],
+        closes_order: bool = False,
     ) -> str:
-        """Despatch (part of) a sales order; the first despatch of an order raises its invoice."""
+        """Despatch (part of) a sales order; the first despatch of an order raises its invoice. The order is
+        `complete` once everything is despatched, or when the warehouse closes it short (`closes_order`);
+        each despatch carries the order's status as it left it."""
         order = self.state.find(external_id)[0]
+        if order.get("status") == "cancelled":
+            raise ValueError(f"sales order {order['sales_order_id']} is cancelled")
         shipped = lines or [(ln["sku"], int(Decimal(ln["qty"]))) for ln in order["lines"]]
         despatch_id = f"DN-{len(self.state.despatches) + 1:06d}"
+        done: Counter[str] = Counter()  # what this and every earlier despatch of the order took, by SKU
+        for sku, qty in shipped:
+            done[sku] += qty
+        for earlier in self.state.despatches:
+            if earlier["external_id"] == external_id:
+                done.update({ln["sku"]: ln["qty"] for ln in earlier["lines"]})
+        ordered: Counter[str] = Counter()
+        for ln in order["lines"]:
+            ordered[ln["sku"]] += int(Decimal(ln["qty"]))
+        whole = all(done[sku] >= qty for sku, qty in ordered.items())
+        order["status"] = "complete" if closes_order or whole else "part_despatched"
         self.state.despatches.append(
             {
                 "despatch_id": despatch_id,
@@ -105,6 +128,7 @@ class RestErpBackOffice:
                 "service": service,
                 "tracking_numbers": [tracking],
                 "lines": [{"sku": s, "qty": q} for s, q in shipped],
+                "order_status": order["status"],
             }
         )
         if not any(e["kind"] == "invoice" and e["external_id"] == external_id for e in self.state.ledger):
@@ -232,6 +256,20 @@ def back_office_routes(
         ids = state.credit_notes_by_external_id.get(request.query_params.get("external_id", ""), [])
         return _json(200, {"credit_notes": [state.credit_notes[i] for i in ids]})
 
+    async def cancel(request: Request) -> Response:
+        """Cancel a sales order not yet despatched (again: no error); a despatched one is refused."""
+        if denied := unauthorised(request):
+            return denied
+        order = state.sales_orders.get(request.path_params["sales_order_id"])
+        if order is None:
+            return _error(404, "not_found", "no such sales order")
+        if any(d["sales_order_id"] == order["sales_order_id"] for d in state.despatches):
+            return _error(
+                409, "already_despatched", f"sales order {order['sales_order_id']} has been despatched"
+            )
+        order["status"] = "cancelled"
+        return _json(200, {"sales_order_id": order["sales_order_id"], "status": "cancelled"})
+
     async def ledger(request: Request) -> Response:
         if denied := unauthorised(request):
             return denied
@@ -250,4 +288,5 @@ def back_office_routes(
         Route(f"{BASE}/credit-notes", post_credit_note, methods=["POST"]),
         Route(f"{BASE}/credit-notes", find_credit_notes, methods=["GET"]),
         Route(f"{BASE}/ledger", ledger, methods=["GET"]),
+        Route(f"{BASE}/sales-orders/{{sales_order_id}}/cancel", cancel, methods=["POST"]),
     ]

@@ -64,9 +64,15 @@ class RestErpSandbox:
         service: str,
         tracking: str,
         lines: Sequence[tuple[str, int]] = (),
+        closes_order: bool = False,
     ) -> str:
         return self.back_office.despatch(
-            external_id, carrier=carrier, service=service, tracking=tracking, lines=list(lines)
+            external_id,
+            carrier=carrier,
+            service=service,
+            tracking=tracking,
+            lines=list(lines),
+            closes_order=closes_order,
         )
 
     def sales_order_counts(self) -> dict[str, int]:

@@ -367,8 +367,10 @@ class StoklySandbox:
         service: str,
         tracking: str,
         lines: Sequence[tuple[str, int]] = (),
+        closes_order: bool = False,
     ) -> str:
-        """The warehouse collects the lines, records the shipment with its tracking, and invoices it."""
+        """The warehouse collects the lines, records the shipment with its tracking, and invoices it;
+        `closes_order`: it closes the order short (status "completed", ASSUMED)."""
         with self.lock:
             found = self.state.find_orders(external_id)
             if not found:
@@ -380,6 +382,8 @@ class StoklySandbox:
                 order, {"carrier": carrier, "service": service, "trackingNumbers": [tracking], "items": rows}
             )
             self.state.invoice(order, {"items": rows})
+            if closes_order:
+                order["status"] = "completed"
             return str(shipment["shipmentId"])
 
     @staticmethod

@@ -91,6 +91,7 @@ class StoklyState:
     # sourceReferenceId -> sale order ids, so a look-up stays cheap however long the day gets
     orders_by_reference: dict[str, list[str]] = field(default_factory=dict)
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    last_shipped: dict[str, datetime] = field(default_factory=dict)  # saleOrderId -> newest createdAt
     invoices: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
     adjustments: list[dict[str, Any]] = field(default_factory=list)
@@ -387,6 +388,11 @@ class StoklyState:
                     "quantity": count(row, "quantity", f"items[{i}].quantity"),
                 }
             )
+        moment = parse_iso(iso(self.now()))  # to the millisecond, as Stokly writes it
+        last = self.last_shipped.get(order["saleOrderId"])
+        if last is not None and moment <= last:  # one order's shipments are never in the same millisecond
+            moment = last + timedelta(milliseconds=1)
+        self.last_shipped[order["saleOrderId"]] = moment
         shipment = {
             "shipmentId": self.new_id(),
             "saleOrderId": order["saleOrderId"],
@@ -394,7 +400,7 @@ class StoklyState:
             "service": text(body, "service", "service", required=False),
             "trackingNumbers": [str(t) for t in tracking],
             "items": rows,
-            "createdAt": iso(self.now()),
+            "createdAt": iso(moment),
         }
         self.shipments.append(shipment)
         return shipment

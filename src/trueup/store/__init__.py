@@ -163,7 +163,9 @@ class Store:
                 lock=f"input:{r.source}:{r.key}"[:160],
                 payload=json.dumps({"source": r.source, "key": r.key, "message": r.message}),
                 source_version=r.message[:64],
-                parked=Problem(r.reason, owner_of(r.reason), r.message, r.field, system=r.source),
+                parked=Problem(
+                    r.reason, owner_of(r.reason), r.message, r.field, r.impact_minor, r.currency, r.source
+                ),
             )
             for r in rejections
         ]

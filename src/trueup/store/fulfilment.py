@@ -166,3 +166,26 @@ def findings_by_kind(store: Store) -> dict[str, int]:
             .group_by(work.c.reason)
         )
         return {str(r): int(n) for r, n in rows}
+
+
+def short_shipment_counts(store: Store) -> dict[str, int]:
+    """Orders the ERP closed short: `short` (a `short_shipment` exception open for e-commerce) and
+    `short_refunded` (refunded offline by trueup, `[flows.despatches] short_ship = "credit_memo"`)."""
+    from sqlalchemy import func
+
+    with store.tx() as conn:
+        short = conn.execute(
+            select(func.count()).where(
+                work.c.kind == "input.rejected",
+                work.c.status == Status.PARKED,
+                work.c.reason == "short_shipment",
+            )
+        ).scalar_one()
+        refunded = conn.execute(
+            select(func.count()).where(
+                work.c.kind == DESPATCH_KIND,
+                work.c.status == Status.DONE,
+                work.c.detail.contains("refunded offline, credit memo"),
+            )
+        ).scalar_one()
+    return {"short": int(short), "short_refunded": int(refunded)}

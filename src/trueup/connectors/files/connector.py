@@ -316,6 +316,7 @@ class FilesErp(OutboundFiles):
                 service=head.get("service"),
                 tracking_numbers=tuple(t.strip() for t in head.get("tracking").split(sep) if t.strip()),
                 lines=tuple(lines[despatch_id]),
+                closes_order=head.get("order_status").strip().upper() in self.profile.closed_statuses,
             )
             for despatch_id, head in heads.items()
         )

@@ -69,6 +69,7 @@ FIELDS: dict[RecordKind, tuple[str, ...]] = {
         "item_id",
         "sku",
         "qty",
+        "order_status",  # the sales order's status as this despatch left it (optional)
     ),
     RecordKind.LEDGER: (
         "document_type",
@@ -221,6 +222,9 @@ class Profile:
     # OWASP's CSV injection rule: a text cell that a spreadsheet would run as a formula is written with a
     # leading ' (ERP files are opened in Excel), and a line break in a cell becomes a space.
     neutralise_formulas: bool = True
+    # A despatch whose `order_status` is one of these closes its order: what is not shipped by then was
+    # short-shipped (compared upper-cased; docs/connectors/files.md).
+    closed_statuses: tuple[str, ...] = ("COMPLETE", "CLOSED", "C")
 
     def with_overrides(
         self,
@@ -250,6 +254,7 @@ class Profile:
             self.tracking_separator,
             acknowledgement or self.acknowledgement,
             self.neutralise_formulas if neutralise_formulas is None else neutralise_formulas,
+            self.closed_statuses,
         )
         if profile.format == Format.XML:
             for key, column in profile.columns.items():

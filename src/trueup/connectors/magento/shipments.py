@@ -25,7 +25,10 @@ from trueup.model.shipments import (
     Track,
 )
 
-_ITEM = "item_id,parent_item_id,sku,product_type,qty_ordered,qty_shipped,qty_canceled"
+_ITEM = (
+    "item_id,parent_item_id,sku,product_type,qty_ordered,qty_shipped,qty_canceled,row_total_incl_tax,"
+    "discount_amount"
+)
 ORDER_FIELDS = (
     f"items[entity_id,increment_id,state,status,order_currency_code,grand_total,items[{_ITEM}]],total_count"
 )
@@ -33,6 +36,15 @@ ORDER_FIELDS = (
 
 def _qty(value: Any) -> int:
     return int(Decimal(str(value or 0)))
+
+
+def unit_minor(item: dict[str, Any]) -> int:
+    """What one unit of the line cost the customer, tax included, after its discount, in minor units."""
+    ordered = Decimal(str(item.get("qty_ordered") or 0))
+    if ordered <= 0:
+        return 0
+    row = Decimal(str(item.get("row_total_incl_tax") or 0)) - Decimal(str(item.get("discount_amount") or 0))
+    return to_minor(row / ordered)
 
 
 def ship_lines(items: list[dict[str, Any]]) -> tuple[ShipLine, ...]:
@@ -61,6 +73,7 @@ def ship_lines(items: list[dict[str, Any]]) -> tuple[ShipLine, ...]:
                 qty_ordered=_qty(item.get("qty_ordered")),
                 qty_shipped=_qty(item.get("qty_shipped")),
                 qty_cancelled=_qty(item.get("qty_canceled")),
+                unit_minor=unit_minor(item),
             )
         )
     return tuple(lines)

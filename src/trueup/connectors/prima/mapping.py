@@ -220,6 +220,11 @@ def to_price(element: etree._Element) -> ItemPrice:
     )
 
 
+# ASSUMED (Prima's despatch enquiry is not public): a despatch carries `OrderStatus`, the sales order's status
+# as the despatch left it; these mean nothing more will ship (docs/connectors/prima.md).
+CLOSED_STATUSES = frozenset({"complete", "completed", "closed"})
+
+
 def to_despatch(element: etree._Element) -> Despatch:
     return Despatch(
         despatch_id=attr(element, "DespatchNumber"),
@@ -232,6 +237,7 @@ def to_despatch(element: etree._Element) -> Despatch:
         lines=tuple(
             DespatchLine(sku=attr(ln, "SKU"), qty=attr_int(ln, "Qty")) for ln in element.iterfind("Line")
         ),
+        closes_order=(element.get("OrderStatus") or "").strip().lower() in CLOSED_STATUSES,
     )
 
 

@@ -20,8 +20,9 @@ from trueup.connectors.rest.mapping import (
     to_price,
     to_stock_level,
 )
-from trueup.errors import Fatal, NotReady, Rejected, Unavailable
+from trueup.errors import Fatal, NotReady, Rejected, Skippable, Unavailable
 from trueup.model.erp import CreditNote, DespatchPage, ItemPrice, LedgerEntry, StockSnapshot
+from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem, FieldLimits
 from trueup.model.orders import ErpSalesOrder
 from trueup.model.shadow import PostedOrder
@@ -191,6 +192,24 @@ class RestErp:
         params = {"from": start.isoformat(), "to": end.isoformat()}
         async for rows, _ in self._pages("/ledger", "entries", params):
             yield [to_ledger_entry(raw) for raw in rows]
+
+    async def cancel_sales_order(self, external_id: str, erp_ref: str) -> None:
+        """`ports.OrderCanceller`: `POST /sales-orders/{id}/cancel`. Cancelling a cancelled order is no error;
+        a despatched one is refused (409 `already_despatched`), which the flow parks for the warehouse."""
+        ref = erp_ref or await self.find_sales_order(external_id)
+        if not ref:
+            return  # the ERP has no such order: nothing to cancel there
+        path = f"/sales-orders/{ref}/cancel"
+        resp = await self.http.request("POST", path, body={"external_id": external_id})
+        if resp.status == 200:
+            return
+        body = resp.body if isinstance(resp.body, dict) else {}
+        if resp.status in (404, 409, 422):
+            raise Skippable(
+                Reason.CANCELLED_AFTER_POST,
+                f"POST {path} answered {resp.status} {body.get('error')}: {error_message(resp.body)}",
+            )
+        raise Unavailable(f"ERP {self.name} POST {path} answered {resp.status}: {error_message(resp.body)}")
 
     def take_rejections(self) -> list[InputRejection]:
         """A JSON API refuses per request; nothing is ever refused out of sight."""

@@ -145,6 +145,10 @@ def to_price(raw: dict[str, Any]) -> ItemPrice:
     )
 
 
+# Sales order statuses a despatch leaves behind that mean nothing more ships (docs/connectors/rest-erp.md).
+CLOSED_STATUSES = frozenset({"complete", "closed"})
+
+
 @shaped("REST ERP", "despatch")
 def to_despatch(raw: dict[str, Any]) -> Despatch:
     return Despatch(
@@ -156,6 +160,7 @@ def to_despatch(raw: dict[str, Any]) -> Despatch:
         service=str(raw.get("service") or ""),
         tracking_numbers=tuple(str(t) for t in raw.get("tracking_numbers") or ()),
         lines=tuple(DespatchLine(sku=str(ln["sku"]), qty=int(ln["qty"])) for ln in raw.get("lines") or ()),
+        closes_order=str(raw.get("order_status") or "") in CLOSED_STATUSES,
     )
 
 

@@ -69,6 +69,9 @@ class Options(BaseModel):
     refresh_before_seconds: float = Field(60, ge=0)
     pace_below: int = Field(20, ge=0)
     rate_window_seconds: float = Field(60, gt=0)
+    # Sale order statuses meaning nothing more will ship (ASSUMED values): the order's newest shipment then
+    # closes it, short if units are left (docs/connectors/stokly.md).
+    closed_statuses: tuple[str, ...] = ("completed", "closed")
 
 
 @dataclass
@@ -80,6 +83,8 @@ class _SaleOrder:
     ours: bool
     skus: dict[str, str]  # lineId -> SKU
     lines_by_item: dict[str, str]  # itemId -> lineId
+    status: str = ""
+    newest_shipment: str | None = None  # read only for a closed order
 
 
 class StoklyErp:
@@ -222,6 +227,7 @@ class StoklyErp:
             and raw.get("sourceId") == self.options.source_id,
             skus={str(ln.get("lineId")): str(ln.get("sku") or ln.get("referenceId") or "") for ln in lines},
             lines_by_item={str(ln.get("referenceId")): str(ln.get("lineId")) for ln in lines},
+            status=str(raw.get("status") or ""),
         )
         cache[sale_order_id] = found
         return found
@@ -245,10 +251,26 @@ class StoklyErp:
                 sale_order = await self._sale_order(str(raw.get("saleOrderId")), orders)
                 if sale_order is None or not sale_order.ours:
                     continue  # another channel's order (a shop till, a marketplace): not ours to ship
-                despatches.append(to_despatch(raw, sale_order.external_id, sale_order.skus))
+                despatch = to_despatch(raw, sale_order.external_id, sale_order.skus)
+                if await self._closes(sale_order, raw):
+                    despatch = despatch.model_copy(update={"closes_order": True})
+                despatches.append(despatch)
             if moved and cursor:
                 # Yielded even without despatches, so the cursor can pass other channels' shipments.
                 yield DespatchPage(despatches=tuple(despatches), cursor=cursor)
+
+    async def _closes(self, sale_order: _SaleOrder, shipment: dict[str, Any]) -> bool:
+        """Stokly's shipment says nothing of the order: the order's status (as read now) closed, and this
+        its newest shipment, is the rule. An earlier shipment of a closed order does not close it."""
+        if sale_order.status.lower() not in {s.lower() for s in self.options.closed_statuses}:
+            return False
+        if sale_order.newest_shipment is None:
+            where = equals("saleOrderId", sale_order.sale_order_id)
+            newest = ""
+            async for rows in self._pages("/v2/shipments", filter=where, sort="createdAt"):
+                newest = max([newest, *(shipment_cursor(r) for r in rows)])
+            sale_order.newest_shipment = newest
+        return shipment_cursor(shipment) == sale_order.newest_shipment
 
     # --- credit notes -----------------------------------------------------------------------------------
 
