@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-from trueup.connectors.magento.client import MagentoClient
+from trueup.connectors.magento.client import MagentoClient, after_key
 from trueup.connectors.magento.creditmemos import MemoKey, memo_key
 from trueup.model.money import to_decimal
 from trueup.model.refunds import Cancellation, CancellationPage
@@ -17,28 +17,8 @@ FIELDS = "items[entity_id,increment_id,state,updated_at,grand_total,order_curren
 
 def cancelled_after(key: MemoKey, page_size: int) -> dict[str, str]:
     """state = canceled AND updated_at >= T AND (updated_at > T OR entity_id > E), in key order."""
-    group = "searchCriteria[filter_groups]"
-    return {
-        f"{group}[0][filters][0][field]": "state",
-        f"{group}[0][filters][0][value]": "canceled",
-        f"{group}[0][filters][0][condition_type]": "eq",
-        f"{group}[1][filters][0][field]": "updated_at",
-        f"{group}[1][filters][0][value]": key.updated_at,
-        f"{group}[1][filters][0][condition_type]": "gteq",
-        f"{group}[2][filters][0][field]": "updated_at",
-        f"{group}[2][filters][0][value]": key.updated_at,
-        f"{group}[2][filters][0][condition_type]": "gt",
-        f"{group}[2][filters][1][field]": "entity_id",
-        f"{group}[2][filters][1][value]": str(key.entity_id),
-        f"{group}[2][filters][1][condition_type]": "gt",
-        "searchCriteria[sortOrders][0][field]": "updated_at",
-        "searchCriteria[sortOrders][0][direction]": "ASC",
-        "searchCriteria[sortOrders][1][field]": "entity_id",
-        "searchCriteria[sortOrders][1][direction]": "ASC",
-        "searchCriteria[pageSize]": str(page_size),
-        "searchCriteria[currentPage]": "1",
-        "fields": FIELDS,
-    }
+    filters = [("state", "canceled", "eq"), ("updated_at", key.updated_at, "gteq")]
+    return after_key(filters, key.updated_at, key.entity_id, page_size, fields=FIELDS)
 
 
 class MagentoCancellations:

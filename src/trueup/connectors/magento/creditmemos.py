@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from trueup.connectors.magento.client import MAGENTO_TIME, MagentoClient
+from trueup.connectors.magento.client import MAGENTO_TIME, MagentoClient, after_key
 from trueup.errors import Fatal, Unavailable
 from trueup.model.money import to_decimal
 from trueup.model.refunds import CreditMemo, CreditMemoLine, CreditMemoPage
@@ -45,24 +45,7 @@ class MemoKey:
 def memos_after(key: MemoKey, page_size: int) -> dict[str, str]:
     """Page 1 of the memos after `key` in (updated_at, entity_id) order: updated_at >= T AND
     (updated_at > T OR entity_id > E), as the orders are read (`client.orders_after`)."""
-    group = "searchCriteria[filter_groups]"
-    return {
-        f"{group}[0][filters][0][field]": "updated_at",
-        f"{group}[0][filters][0][value]": key.updated_at,
-        f"{group}[0][filters][0][condition_type]": "gteq",
-        f"{group}[1][filters][0][field]": "updated_at",
-        f"{group}[1][filters][0][value]": key.updated_at,
-        f"{group}[1][filters][0][condition_type]": "gt",
-        f"{group}[1][filters][1][field]": "entity_id",
-        f"{group}[1][filters][1][value]": str(key.entity_id),
-        f"{group}[1][filters][1][condition_type]": "gt",
-        "searchCriteria[sortOrders][0][field]": "updated_at",
-        "searchCriteria[sortOrders][0][direction]": "ASC",
-        "searchCriteria[sortOrders][1][field]": "entity_id",
-        "searchCriteria[sortOrders][1][direction]": "ASC",
-        "searchCriteria[pageSize]": str(page_size),
-        "searchCriteria[currentPage]": "1",
-    }
+    return after_key([("updated_at", key.updated_at, "gteq")], key.updated_at, key.entity_id, page_size)
 
 
 def memo_key(raw: dict[str, Any]) -> MemoKey:
