@@ -7,15 +7,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-from trueup.connectors.magento.client import MagentoClient, after_key
-from trueup.connectors.magento.creditmemos import MemoKey, memo_key
+from trueup.connectors.magento.client import MagentoClient, OrderKey, after_key, key_of
 from trueup.model.money import to_decimal
 from trueup.model.refunds import Cancellation, CancellationPage
 
 FIELDS = "items[entity_id,increment_id,state,updated_at,grand_total,order_currency_code],total_count"
 
 
-def cancelled_after(key: MemoKey, page_size: int) -> dict[str, str]:
+def cancelled_after(key: OrderKey, page_size: int) -> dict[str, str]:
     """state = canceled AND updated_at >= T AND (updated_at > T OR entity_id > E), in key order."""
     filters = [("state", "canceled", "eq"), ("updated_at", key.updated_at, "gteq")]
     return after_key(filters, key.updated_at, key.entity_id, page_size, fields=FIELDS)
@@ -28,11 +27,11 @@ class MagentoCancellations:
         self.page_size = page_size
 
     async def cancellations_since(self, cursor: str | None) -> AsyncIterator[CancellationPage]:
-        first = MemoKey.parse(cursor)
+        first = OrderKey.parse(cursor)
         async for items in self.client.pages_by_key(
             "/V1/orders",
             lambda key: cancelled_after(key or first, self.page_size),
-            memo_key,
+            key_of,
             first=first,
             what="cancelled orders",
         ):
@@ -46,4 +45,4 @@ class MagentoCancellations:
                 for raw in items
                 if raw.get("increment_id")
             )
-            yield CancellationPage(cancellations=found, cursor=memo_key(items[-1]).cursor())
+            yield CancellationPage(cancellations=found, cursor=key_of(items[-1]).cursor())

@@ -46,12 +46,26 @@ ORDER_FIELDS = (
 )
 
 
+EPOCH = "1970-01-01 00:00:00"
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class OrderKey:
-    """Where a pass has read up to: the last order's `updated_at` (as Magento writes it) and entity id."""
+    """Where a pass has read up to: the last record's `updated_at` (as Magento writes it) and entity id.
+    Orders, credit memos and cancelled orders are all read by this key; as a cursor, `<updated_at>|<id>`."""
 
     updated_at: str
     entity_id: int
+
+    def cursor(self) -> str:
+        return f"{self.updated_at}|{self.entity_id}"
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> OrderKey:
+        if not cursor:
+            return cls(EPOCH, 0)
+        when, _, entity = cursor.rpartition("|")
+        return cls(when, int(entity))
 
 
 def after_key(
@@ -103,15 +117,15 @@ def orders_after(key: OrderKey, until: datetime, page_size: int) -> dict[str, st
     return after_key(filters, key.updated_at, key.entity_id, page_size, fields=ORDER_FIELDS)
 
 
-def key_of(raw: dict[str, Any]) -> OrderKey:
-    """The paging key of one order as Magento returned it; Fatal if Magento left a key field out."""
+def key_of(raw: dict[str, Any], path: str = "/V1/orders") -> OrderKey:
+    """The paging key of one record as Magento returned it; Fatal if Magento left a key field out."""
     try:
         return OrderKey(str(raw["updated_at"]), int(raw["entity_id"]))
     except (KeyError, TypeError, ValueError):
         raise Fatal(
-            "Magento GET /V1/orders returned an order without a usable updated_at and entity_id, so "
-            "paging by key cannot go on. Resolution: check that no extension strips these fields from "
-            "the order list (they are in Magento's own schema)."
+            f"Magento GET {path} returned a record without a usable updated_at and entity_id, so paging by "
+            "key cannot go on. Resolution: check that no extension strips these fields from the list (they "
+            "are in Magento's own schema)."
         ) from None
 
 
