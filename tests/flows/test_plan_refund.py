@@ -7,7 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from trueup.connectors.magento.creditmemos import MemoKey, memos_after, to_credit_memo
+from trueup.connectors.magento.client import OrderKey
+from trueup.connectors.magento.creditmemos import memos_after, to_credit_memo
 from trueup.flows.refunds import Post, RefundRules, Refused, plan_credit_note
 from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem
@@ -90,10 +91,10 @@ def test_an_unknown_sku_or_totals_that_do_not_add_up_refuse_the_plan() -> None:
 
 
 def test_credit_memos_are_read_after_a_key_never_by_offset() -> None:
-    key = MemoKey.parse("2026-11-29 10:00:05|7")
-    assert key == MemoKey("2026-11-29 10:00:05", 7) and MemoKey.parse(key.cursor()) == key
+    key = OrderKey.parse("2026-11-29 10:00:05|7")
+    assert key == OrderKey("2026-11-29 10:00:05", 7) and OrderKey.parse(key.cursor()) == key
     params = memos_after(key, 50)
     assert params["searchCriteria[currentPage]"] == "1"
     assert params["searchCriteria[filter_groups][1][filters][1][field]"] == "entity_id"
-    assert MemoKey.parse(None) < key
+    assert OrderKey.parse(None) < key
     assert datetime.strptime(key.updated_at, "%Y-%m-%d %H:%M:%S")

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from trueup.errors import Retriable, Skippable
+from trueup.flows.awaiting import park_source_rejections, split_by_order
 from trueup.flows.short_ship import ShortShipments
 from trueup.model.erp import Despatch
 from trueup.model.exceptions import Reason
@@ -201,9 +202,7 @@ class FulfilmentFlow:
         await self.ledger.wake_waiting()
         async for page in self.source.despatches_since(cursor):
             yield [observed_work(d, self.source.name) for d in page.despatches], page.cursor
-        take = getattr(self.source, "take_rejections", None)
-        if self.exceptions is not None and take is not None:
-            await self.exceptions.park_rejections(take())
+        await park_source_rejections(self.source, self.exceptions)
 
     async def handle(self, jobs: Sequence[Job]) -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -216,21 +215,19 @@ class FulfilmentFlow:
                 outcomes.append(
                     Park(job, Problem.of(Reason.MALFORMED_RECORD, message, system=self.source.name))
                 )
-        posted = await self.ledger.posted_orders({d.order_id for _, d in parsed})
-        ready = []
-        for job, despatch in parsed:
-            if despatch.order_id in posted:
-                ready.append((job, despatch))
-                continue
-            problem = Problem.of(
-                Reason.AWAITING_ORDER,
-                f"Despatch {despatch.despatch_id}: order {despatch.order_id} is not posted to the ERP yet "
-                "as far as trueup knows; the despatch ships once it is.",
-                system="trueup",
-            )
-            outcomes.append(Wait(job, problem, self.clock.now() + self.order_recheck))
-        outcomes += await asyncio.gather(*(self._ship(job, despatch) for job, despatch in ready))
+        ready, waits = await split_by_order(self.ledger, parsed, lambda d: d.order_id, self._awaiting_order)
+        outcomes += waits
+        outcomes += await asyncio.gather(*(self._ship(job, despatch) for job, despatch, _ in ready))
         return outcomes
+
+    def _awaiting_order(self, job: Job, despatch: Despatch) -> Wait:
+        problem = Problem.of(
+            Reason.AWAITING_ORDER,
+            f"Despatch {despatch.despatch_id}: order {despatch.order_id} is not posted to the ERP yet "
+            "as far as trueup knows; the despatch ships once it is.",
+            system="trueup",
+        )
+        return Wait(job, problem, self.clock.now() + self.order_recheck)
 
     def _park(self, job: Job, reason: Reason, message: str, order: ShippableOrder | None) -> Park:
         system = {Reason.DESPATCH_UNMATCHED: self.source.name, Reason.UNMAPPED_DESPATCH_CARRIER: "trueup"}

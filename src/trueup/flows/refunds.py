@@ -28,6 +28,7 @@ from decimal import Decimal
 from pydantic import ValidationError
 
 from trueup.errors import Retriable, Skippable
+from trueup.flows.awaiting import park_source_rejections, split_by_order
 from trueup.model.erp import CreditNote, CreditNoteLine, StockAdjustment
 from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem
@@ -172,9 +173,7 @@ class RefundFlow:
         await self.ledger.wake_waiting()
         async for page in self.source.credit_memos_since(cursor):
             yield [observed_work(m) for m in page.memos], page.cursor
-        take = getattr(self.source, "take_rejections", None)
-        if self.exceptions is not None and take is not None:
-            await self.exceptions.park_rejections(take())
+        await park_source_rejections(self.source, self.exceptions)
 
     def _problem(self, reason: Reason, message: str, memo: CreditMemo | None, **kw: str) -> Problem:
         return Problem.of(
@@ -197,20 +196,18 @@ class RefundFlow:
         if not self.rules.enabled:
             outcomes += await asyncio.gather(*(self._watch(job, memo) for job, memo in parsed))
             return outcomes
-        posted = await self.ledger.posted_orders({m.order_id for _, m in parsed})
-        ready = []
-        for job, memo in parsed:
-            if memo.order_id in posted:
-                ready.append((job, memo, posted[memo.order_id]))
-                continue
-            message = (
-                f"Credit memo {job.key}: order {memo.order_id} is not posted to the ERP yet as far as trueup "
-                "knows; the credit note is posted once it is."
-            )
-            problem = self._problem(Reason.REFUND_AWAITING_ORDER, message, memo, system="trueup")
-            outcomes.append(Wait(job, problem, self.clock.now() + self.order_recheck))
+        ready, waits = await split_by_order(self.ledger, parsed, lambda m: m.order_id, self._awaiting_order)
+        outcomes += waits
         outcomes += await asyncio.gather(*(self._post(job, memo, ref) for job, memo, ref in ready))
         return outcomes
+
+    def _awaiting_order(self, job: Job, memo: CreditMemo) -> Wait:
+        message = (
+            f"Credit memo {job.key}: order {memo.order_id} is not posted to the ERP yet as far as trueup "
+            "knows; the credit note is posted once it is."
+        )
+        problem = self._problem(Reason.REFUND_AWAITING_ORDER, message, memo, system="trueup")
+        return Wait(job, problem, self.clock.now() + self.order_recheck)
 
     async def _watch(self, job: Job, memo: CreditMemo) -> Outcome:
         """The flow is off: close the row once a credit note keyed by hand under the memo id is in the ERP."""

@@ -10,7 +10,6 @@ is also known to the refunds (`POST /V1/invoice/{id}/refund`).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,8 +19,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from trueup.sandbox.magento import NOT_FOUND, MagentoState, SearchCriteriaError
+from trueup.sandbox.magento import NOT_FOUND, MagentoState
 from trueup.sandbox.magento_refunds import refunds_of
+from trueup.sandbox.magento_routes import (
+    DECODING_ERROR,
+    Paths,
+    criteria_error,
+    error,
+    order_and_body,
+    per_state,
+    under_rest,
+)
 from trueup.sandbox.magento_shipping import parse_shipment_criteria, shippable
 
 TIME = "%Y-%m-%d %H:%M:%S"
@@ -155,14 +163,7 @@ class InvoiceState:
         return True
 
 
-_registry: weakref.WeakKeyDictionary[MagentoState, InvoiceState] = weakref.WeakKeyDictionary()
-
-
-def invoicing_of(state: MagentoState) -> InvoiceState:
-    found = _registry.get(state)
-    if found is None:
-        found = _registry[state] = InvoiceState(state)
-    return found
+invoicing_of = per_state(InvoiceState)  # the one InvoiceState of an order state
 
 
 def invoice_routes(
@@ -176,10 +177,9 @@ def invoice_routes(
         if (refusal := refused(request)) is not None:
             return refusal
         try:
-            entity_id = int(request.path_params["order_id"])
-            body = await request.json()
+            entity_id, body = await order_and_body(request)
         except ValueError:
-            return respond(400, {"message": "Decoding error: invalid request", "parameters": []})
+            return respond(400, DECODING_ERROR)
         invoicing.invoice_calls += 1
         try:
             invoice_id = invoicing.invoice(
@@ -188,7 +188,7 @@ def invoice_routes(
         except KeyError:
             return respond(404, NOT_FOUND)
         except InvoiceRefused as exc:
-            return respond(400, {"message": str(exc), "parameters": []})
+            return respond(400, error(str(exc)))
         return respond(200, invoice_id)
 
     async def search(request: Request) -> Response:
@@ -196,11 +196,8 @@ def invoice_routes(
             return refusal
         try:
             criteria = parse_shipment_criteria(request.query_params.multi_items())
-        except (SearchCriteriaError, ValueError) as exc:
-            body = (
-                exc.body if isinstance(exc, SearchCriteriaError) else {"message": str(exc), "parameters": []}
-            )
-            return respond(400, body)
+        except ValueError as exc:
+            return respond(400, criteria_error(exc))
         found = [
             inv
             for inv in invoicing.invoices.values()
@@ -216,13 +213,9 @@ def invoice_routes(
         except (KeyError, ValueError):
             return respond(404, NOT_FOUND)
 
-    paths: list[tuple[str, Callable[[Request], Any], str]] = [
+    paths: Paths = [
         ("/V1/orders/{order_id}/cancel", cancel, "POST"),
         ("/V1/order/{order_id}/invoice", create, "POST"),
         ("/V1/invoices", search, "GET"),
     ]
-    return [
-        Route(prefix + path, endpoint, methods=[method])
-        for prefix in ("/rest", "/rest/{store_code}")
-        for path, endpoint, method in paths
-    ]
+    return under_rest(paths)

@@ -14,7 +14,6 @@ refunding in the admin, which is how refunds reach the scenario.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -36,6 +35,13 @@ from trueup.sandbox.magento import (
     SearchCriteriaError,
     _int_param,
     _sort_key,
+)
+from trueup.sandbox.magento_routes import (
+    DECODING_ERROR,
+    Paths,
+    error,
+    per_state,
+    under_rest,
 )
 
 TIME = "%Y-%m-%d %H:%M:%S"
@@ -281,15 +287,7 @@ class RefundState:
         return found[(page - 1) * size : page * size], total
 
 
-_registry: weakref.WeakKeyDictionary[MagentoState, RefundState] = weakref.WeakKeyDictionary()
-
-
-def refunds_of(state: MagentoState) -> RefundState:
-    """The one `RefundState` of an order state (created on first use)."""
-    found = _registry.get(state)
-    if found is None:
-        found = _registry[state] = RefundState(state)
-    return found
+refunds_of = per_state(RefundState)  # the one RefundState of an order state
 
 
 def parse_memo_criteria(params: Iterable[tuple[str, str]]) -> SearchCriteria:
@@ -345,7 +343,7 @@ def refund_routes(
         try:
             body = await request.json()
         except ValueError:
-            return respond(400, {"message": "Decoding error: invalid request", "parameters": []})
+            return respond(400, DECODING_ERROR)
         refunds.refund_calls += 1
         arguments = body.get("arguments") or {}
         extension = arguments.get("extension_attributes") or {}
@@ -364,7 +362,7 @@ def refund_routes(
         except KeyError:
             return respond(404, NOT_FOUND)
         except (RefundRefused, ValueError, ArithmeticError) as exc:
-            return respond(400, {"message": str(exc), "parameters": []})
+            return respond(400, error(str(exc)))
         return respond(200, memo_id)
 
     async def order_refund(request: Request) -> Response:
@@ -407,14 +405,10 @@ def refund_routes(
             memo = None
         return respond(200, memo) if memo is not None else respond(404, NOT_FOUND)
 
-    paths: list[tuple[str, Callable[[Request], Any], str]] = [
+    paths: Paths = [
         ("/V1/order/{order_id}/refund", order_refund, "POST"),
         ("/V1/invoice/{invoice_id}/refund", invoice_refund, "POST"),
         ("/V1/creditmemos", search, "GET"),
         ("/V1/creditmemo/{memo_id}", get_one, "GET"),
     ]
-    return [
-        Route(prefix + path, endpoint, methods=[method])
-        for prefix in ("/rest", "/rest/{store_code}")
-        for path, endpoint, method in paths
-    ]
+    return under_rest(paths)

@@ -11,7 +11,6 @@ a person creating a shipment in the admin, which is how a manual shipment reache
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -28,6 +27,15 @@ from trueup.sandbox.magento import (
     MagentoState,
     SearchCriteria,
     SearchCriteriaError,
+)
+from trueup.sandbox.magento_routes import (
+    DECODING_ERROR,
+    Paths,
+    criteria_error,
+    error,
+    order_and_body,
+    per_state,
+    under_rest,
 )
 
 TIME = "%Y-%m-%d %H:%M:%S"
@@ -225,15 +233,7 @@ class ShippingState:
         return found[(page - 1) * size : page * size], total
 
 
-_registry: weakref.WeakKeyDictionary[MagentoState, ShippingState] = weakref.WeakKeyDictionary()
-
-
-def shipping_of(state: MagentoState) -> ShippingState:
-    """The one `ShippingState` of an order state (created on first use)."""
-    found = _registry.get(state)
-    if found is None:
-        found = _registry[state] = ShippingState(state)
-    return found
+shipping_of = per_state(ShippingState)  # the one ShippingState of an order state
 
 
 _FILTER = re.compile(
@@ -281,10 +281,9 @@ def shipping_routes(
         if (refusal := refused(request)) is not None:
             return refusal
         try:
-            entity_id = int(request.path_params["order_id"])
-            body = await request.json()
+            entity_id, body = await order_and_body(request)
         except ValueError:
-            return respond(400, {"message": "Decoding error: invalid request", "parameters": []})
+            return respond(400, DECODING_ERROR)
         shipping.ship_calls += 1
         arguments = (body.get("arguments") or {}).get("extension_attributes") or {}
         comment = (body.get("comment") or {}).get("comment") or ""
@@ -299,7 +298,7 @@ def shipping_routes(
         except KeyError:
             return respond(404, NOT_FOUND)
         except ShipRefused as exc:
-            return respond(400, {"message": str(exc), "parameters": []})
+            return respond(400, error(str(exc)))
         return respond(200, shipment_id)
 
     async def search(request: Request) -> Response:
@@ -307,11 +306,8 @@ def shipping_routes(
             return refusal
         try:
             criteria = parse_shipment_criteria(request.query_params.multi_items())
-        except (SearchCriteriaError, ValueError) as exc:
-            body = (
-                exc.body if isinstance(exc, SearchCriteriaError) else {"message": str(exc), "parameters": []}
-            )
-            return respond(400, body)
+        except ValueError as exc:
+            return respond(400, criteria_error(exc))
         found, total = shipping.search(criteria)
         return respond(200, {"items": found, "search_criteria": criteria.echo(), "total_count": total})
 
@@ -336,14 +332,10 @@ def shipping_routes(
             return respond(400, {"message": "Could not save the shipment tracking.", "parameters": []})
         return respond(200, shipping.add_track(parent, entity))
 
-    paths: list[tuple[str, Callable[[Request], Any], str]] = [
+    paths: Paths = [
         ("/V1/order/{order_id}/ship", ship, "POST"),
         ("/V1/shipments", search, "GET"),
         ("/V1/shipment/track", track, "POST"),
         ("/V1/shipment/{shipment_id}", get_one, "GET"),
     ]
-    return [
-        Route(prefix + path, endpoint, methods=[method])
-        for prefix in ("/rest", "/rest/{store_code}")
-        for path, endpoint, method in paths
-    ]
+    return under_rest(paths)

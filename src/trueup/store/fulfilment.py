@@ -10,16 +10,16 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, exists, literal, select, update
+from sqlalchemy import and_, exists, literal, select
 
 from trueup.model.exceptions import Reason
 from trueup.model.work import Status
 from trueup.store import Store
+from trueup.store.awaiting import ORDER_LINK, order_linked, wake
 from trueup.store.schema import links, work
 
 DESPATCH_KIND = "despatch.ship"
 SHIPMENT_LINK = "shipment"
-ORDER_LINK = "order"
 ORDER_KIND = "order.post"
 LOCK_PREFIX = "despatch:"
 
@@ -56,24 +56,8 @@ def linked_shipments(store: Store, storefront: str, shipment_ids: Iterable[str])
 
 def wake_waiting(store: Store, storefront: str, now: datetime) -> int:
     """Despatches waiting for their order, whose order is linked now: due at once, not at the next recheck."""
-    posted = exists().where(
-        links.c.kind == ORDER_LINK,
-        links.c.storefront == storefront,
-        work.c.lock == literal(LOCK_PREFIX) + links.c.external_id,
-    )
     with store.tx() as conn:
-        result = conn.execute(
-            update(work)
-            .where(
-                work.c.kind == DESPATCH_KIND,
-                work.c.status == Status.WAITING,
-                work.c.reason == Reason.AWAITING_ORDER,
-                work.c.next_at > now,
-                posted,
-            )
-            .values(next_at=now)
-        )
-        return int(result.rowcount or 0)
+        return wake(conn, DESPATCH_KIND, Reason.AWAITING_ORDER, now, order_linked(storefront, LOCK_PREFIX))
 
 
 def shipment_counts(store: Store) -> dict[str, int]:

@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import func, select
 
 from trueup.model.exceptions import Reason
 from trueup.model.work import Status
 from trueup.security.crypto import open_payload
 from trueup.store import Store
+from trueup.store.awaiting import order_linked, wake
 from trueup.store.schema import links, work
 
 REFUND_KIND = "refund.post"
-ORDER_LINK = "order"
 LOCK_PREFIX = "refund:"
 CHECK_KIND = "check.refunds"
 WAIT_REASONS = (Reason.REFUND_AWAITING_ORDER, Reason.REFUNDS_WATCHED)
@@ -27,36 +27,11 @@ WAIT_REASONS = (Reason.REFUND_AWAITING_ORDER, Reason.REFUNDS_WATCHED)
 def wake_waiting(store: Store, storefront: str, now: datetime, *, enabled: bool = True) -> int:
     """Refunds waiting for their order, whose order is linked now: due at once, not at the next recheck.
     With the flow on, refunds watched while it was off are due at once too."""
-    posted = exists().where(
-        links.c.kind == ORDER_LINK,
-        links.c.storefront == storefront,
-        work.c.lock == literal(LOCK_PREFIX) + links.c.external_id,
-    )
     with store.tx() as conn:
-        result = conn.execute(
-            update(work)
-            .where(
-                work.c.kind == REFUND_KIND,
-                work.c.status == Status.WAITING,
-                work.c.reason == Reason.REFUND_AWAITING_ORDER,
-                work.c.next_at > now,
-                posted,
-            )
-            .values(next_at=now)
-        )
-        woken = int(result.rowcount or 0)
+        linked = order_linked(storefront, LOCK_PREFIX)
+        woken = wake(conn, REFUND_KIND, Reason.REFUND_AWAITING_ORDER, now, linked)
         if enabled:
-            watched = conn.execute(
-                update(work)
-                .where(
-                    work.c.kind == REFUND_KIND,
-                    work.c.status == Status.WAITING,
-                    work.c.reason == Reason.REFUNDS_WATCHED,
-                    work.c.next_at > now,
-                )
-                .values(next_at=now)
-            )
-            woken += int(watched.rowcount or 0)
+            woken += wake(conn, REFUND_KIND, Reason.REFUNDS_WATCHED, now)
         return woken
 
 

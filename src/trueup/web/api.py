@@ -9,6 +9,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from trueup.model.exceptions import Action as QueueAction
+from trueup.store.exceptions import ExceptionRow
 from trueup.web import insight, queue
 from trueup.web.app import check_csrf, user_of, web_of
 
@@ -24,27 +25,11 @@ class Me(BaseModel):
     sees_trace: bool
 
 
-class ExceptionItem(BaseModel):
-    id: int
-    kind: str
-    key: str
-    status: str
-    reason: str | None
-    owner: str | None
-    field: str | None
-    system: str | None
-    detail: str | None
-    attempts: int
-    impact_minor: int
-    currency: str | None
-    error_band: str | None
-    created_at: str
-    updated_at: str
-
-
 class ExceptionPage(BaseModel):
     total: int = Field(description="how many match, counted up to 10001 (more shows as 10001)")
-    items: list[ExceptionItem]
+    items: list[ExceptionRow] = Field(
+        description="the queue's rows, as `trueup exceptions list --json` prints them"
+    )
     next_before: int | None = Field(description="pass as `before` for the next page; null on the last")
 
 
@@ -122,7 +107,7 @@ def list_exceptions(
         total = queue.count(conn, f, sealed=sealed)
     return ExceptionPage(
         total=total,
-        items=[ExceptionItem(**r.as_dict()) for r in rows],
+        items=rows,
         next_before=rows[-1].id if len(rows) == limit else None,
     )
 

@@ -7,38 +7,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-from trueup.connectors.magento.client import MagentoClient
-from trueup.connectors.magento.creditmemos import MemoKey, memo_key
+from trueup.connectors.magento.client import MagentoClient, OrderKey, after_key, key_of
 from trueup.model.money import to_decimal
 from trueup.model.refunds import Cancellation, CancellationPage
 
 FIELDS = "items[entity_id,increment_id,state,updated_at,grand_total,order_currency_code],total_count"
 
 
-def cancelled_after(key: MemoKey, page_size: int) -> dict[str, str]:
+def cancelled_after(key: OrderKey, page_size: int) -> dict[str, str]:
     """state = canceled AND updated_at >= T AND (updated_at > T OR entity_id > E), in key order."""
-    group = "searchCriteria[filter_groups]"
-    return {
-        f"{group}[0][filters][0][field]": "state",
-        f"{group}[0][filters][0][value]": "canceled",
-        f"{group}[0][filters][0][condition_type]": "eq",
-        f"{group}[1][filters][0][field]": "updated_at",
-        f"{group}[1][filters][0][value]": key.updated_at,
-        f"{group}[1][filters][0][condition_type]": "gteq",
-        f"{group}[2][filters][0][field]": "updated_at",
-        f"{group}[2][filters][0][value]": key.updated_at,
-        f"{group}[2][filters][0][condition_type]": "gt",
-        f"{group}[2][filters][1][field]": "entity_id",
-        f"{group}[2][filters][1][value]": str(key.entity_id),
-        f"{group}[2][filters][1][condition_type]": "gt",
-        "searchCriteria[sortOrders][0][field]": "updated_at",
-        "searchCriteria[sortOrders][0][direction]": "ASC",
-        "searchCriteria[sortOrders][1][field]": "entity_id",
-        "searchCriteria[sortOrders][1][direction]": "ASC",
-        "searchCriteria[pageSize]": str(page_size),
-        "searchCriteria[currentPage]": "1",
-        "fields": FIELDS,
-    }
+    filters = [("state", "canceled", "eq"), ("updated_at", key.updated_at, "gteq")]
+    return after_key(filters, key.updated_at, key.entity_id, page_size, fields=FIELDS)
 
 
 class MagentoCancellations:
@@ -48,11 +27,11 @@ class MagentoCancellations:
         self.page_size = page_size
 
     async def cancellations_since(self, cursor: str | None) -> AsyncIterator[CancellationPage]:
-        first = MemoKey.parse(cursor)
+        first = OrderKey.parse(cursor)
         async for items in self.client.pages_by_key(
             "/V1/orders",
             lambda key: cancelled_after(key or first, self.page_size),
-            memo_key,
+            key_of,
             first=first,
             what="cancelled orders",
         ):
@@ -66,4 +45,4 @@ class MagentoCancellations:
                 for raw in items
                 if raw.get("increment_id")
             )
-            yield CancellationPage(cancellations=found, cursor=memo_key(items[-1]).cursor())
+            yield CancellationPage(cancellations=found, cursor=key_of(items[-1]).cursor())

@@ -8,7 +8,7 @@ order shifts one place towards the front), and no overlap brings the skipped one
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -46,55 +46,86 @@ ORDER_FIELDS = (
 )
 
 
+EPOCH = "1970-01-01 00:00:00"
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class OrderKey:
-    """Where a pass has read up to: the last order's `updated_at` (as Magento writes it) and entity id."""
+    """Where a pass has read up to: the last record's `updated_at` (as Magento writes it) and entity id.
+    Orders, credit memos and cancelled orders are all read by this key; as a cursor, `<updated_at>|<id>`."""
 
     updated_at: str
     entity_id: int
 
+    def cursor(self) -> str:
+        return f"{self.updated_at}|{self.entity_id}"
 
-def orders_after(key: OrderKey, until: datetime, page_size: int) -> dict[str, str]:
-    """searchCriteria for the first page of orders after `key` with updated_at <= until, in key order.
+    @classmethod
+    def parse(cls, cursor: str | None) -> OrderKey:
+        if not cursor:
+            return cls(EPOCH, 0)
+        when, _, entity = cursor.rpartition("|")
+        return cls(when, int(entity))
 
-    Filter groups are ANDed and the filters inside one group are ORed, so the three groups say:
-    updated_at >= T  AND  updated_at <= until  AND  (updated_at > T  OR  entity_id > E).
-    The first group lets Magento use its updated_at index; the third breaks ties within one second
-    (`updated_at` has one-second resolution, and a busy store updates many orders in one second).
-    """
+
+def after_key(
+    filters: Sequence[tuple[str, str, str]],
+    updated_at: str,
+    entity_id: int,
+    page_size: int,
+    *,
+    fields: str | None = None,
+) -> dict[str, str]:
+    """searchCriteria for page 1 of what comes after (updated_at, entity_id), in that key order.
+
+    Each of `filters` (field, value, condition_type) is a filter group of its own, ANDed in the order
+    given; then one group breaks ties within one second (`updated_at` has one-second resolution, and a
+    busy store updates many records in one second): updated_at > T OR entity_id > E. The callers put
+    updated_at >= T among `filters` so that Magento can use its updated_at index."""
     group = "searchCriteria[filter_groups]"
-    return {
-        f"{group}[0][filters][0][field]": "updated_at",
-        f"{group}[0][filters][0][value]": key.updated_at,
-        f"{group}[0][filters][0][condition_type]": "gteq",
-        f"{group}[1][filters][0][field]": "updated_at",
-        f"{group}[1][filters][0][value]": until.strftime(MAGENTO_TIME),
-        f"{group}[1][filters][0][condition_type]": "lteq",
-        f"{group}[2][filters][0][field]": "updated_at",
-        f"{group}[2][filters][0][value]": key.updated_at,
-        f"{group}[2][filters][0][condition_type]": "gt",
-        f"{group}[2][filters][1][field]": "entity_id",
-        f"{group}[2][filters][1][value]": str(key.entity_id),
-        f"{group}[2][filters][1][condition_type]": "gt",
+    params: dict[str, str] = {}
+    for n, (field, value, condition) in enumerate(filters):
+        params[f"{group}[{n}][filters][0][field]"] = field
+        params[f"{group}[{n}][filters][0][value]"] = value
+        params[f"{group}[{n}][filters][0][condition_type]"] = condition
+    tie = f"{group}[{len(filters)}][filters]"
+    params |= {
+        f"{tie}[0][field]": "updated_at",
+        f"{tie}[0][value]": updated_at,
+        f"{tie}[0][condition_type]": "gt",
+        f"{tie}[1][field]": "entity_id",
+        f"{tie}[1][value]": str(entity_id),
+        f"{tie}[1][condition_type]": "gt",
         "searchCriteria[sortOrders][0][field]": "updated_at",
         "searchCriteria[sortOrders][0][direction]": "ASC",
         "searchCriteria[sortOrders][1][field]": "entity_id",
         "searchCriteria[sortOrders][1][direction]": "ASC",
         "searchCriteria[pageSize]": str(page_size),
         "searchCriteria[currentPage]": "1",
-        "fields": ORDER_FIELDS,
     }
+    if fields is not None:
+        params["fields"] = fields
+    return params
 
 
-def key_of(raw: dict[str, Any]) -> OrderKey:
-    """The paging key of one order as Magento returned it; Fatal if Magento left a key field out."""
+def orders_after(key: OrderKey, until: datetime, page_size: int) -> dict[str, str]:
+    """searchCriteria for the first page of orders after `key` with updated_at <= until, in key order.
+
+    Filter groups are ANDed and the filters inside one group are ORed, so the three groups say:
+    updated_at >= T  AND  updated_at <= until  AND  (updated_at > T  OR  entity_id > E)."""
+    filters = [("updated_at", key.updated_at, "gteq"), ("updated_at", until.strftime(MAGENTO_TIME), "lteq")]
+    return after_key(filters, key.updated_at, key.entity_id, page_size, fields=ORDER_FIELDS)
+
+
+def key_of(raw: dict[str, Any], path: str = "/V1/orders") -> OrderKey:
+    """The paging key of one record as Magento returned it; Fatal if Magento left a key field out."""
     try:
         return OrderKey(str(raw["updated_at"]), int(raw["entity_id"]))
     except (KeyError, TypeError, ValueError):
         raise Fatal(
-            "Magento GET /V1/orders returned an order without a usable updated_at and entity_id, so "
-            "paging by key cannot go on. Resolution: check that no extension strips these fields from "
-            "the order list (they are in Magento's own schema)."
+            f"Magento GET {path} returned a record without a usable updated_at and entity_id, so paging by "
+            "key cannot go on. Resolution: check that no extension strips these fields from the list (they "
+            "are in Magento's own schema)."
         ) from None
 
 

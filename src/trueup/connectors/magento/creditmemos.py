@@ -12,68 +12,26 @@ read is refused with its reason (`take_rejections`) and paging goes on.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from trueup.connectors.magento.client import MAGENTO_TIME, MagentoClient
-from trueup.errors import Fatal, Unavailable
+from trueup.connectors.magento.client import MAGENTO_TIME, MagentoClient, OrderKey, after_key, key_of
+from trueup.errors import Unavailable
 from trueup.model.money import to_decimal
 from trueup.model.refunds import CreditMemo, CreditMemoLine, CreditMemoPage
 from trueup.model.work import InputRejection
 
-EPOCH = "1970-01-01 00:00:00"
 
-
-@dataclass(frozen=True, slots=True, order=True)
-class MemoKey:
-    updated_at: str
-    entity_id: int
-
-    def cursor(self) -> str:
-        return f"{self.updated_at}|{self.entity_id}"
-
-    @classmethod
-    def parse(cls, cursor: str | None) -> MemoKey:
-        if not cursor:
-            return cls(EPOCH, 0)
-        when, _, entity = cursor.rpartition("|")
-        return cls(when, int(entity))
-
-
-def memos_after(key: MemoKey, page_size: int) -> dict[str, str]:
+def memos_after(key: OrderKey, page_size: int) -> dict[str, str]:
     """Page 1 of the memos after `key` in (updated_at, entity_id) order: updated_at >= T AND
     (updated_at > T OR entity_id > E), as the orders are read (`client.orders_after`)."""
-    group = "searchCriteria[filter_groups]"
-    return {
-        f"{group}[0][filters][0][field]": "updated_at",
-        f"{group}[0][filters][0][value]": key.updated_at,
-        f"{group}[0][filters][0][condition_type]": "gteq",
-        f"{group}[1][filters][0][field]": "updated_at",
-        f"{group}[1][filters][0][value]": key.updated_at,
-        f"{group}[1][filters][0][condition_type]": "gt",
-        f"{group}[1][filters][1][field]": "entity_id",
-        f"{group}[1][filters][1][value]": str(key.entity_id),
-        f"{group}[1][filters][1][condition_type]": "gt",
-        "searchCriteria[sortOrders][0][field]": "updated_at",
-        "searchCriteria[sortOrders][0][direction]": "ASC",
-        "searchCriteria[sortOrders][1][field]": "entity_id",
-        "searchCriteria[sortOrders][1][direction]": "ASC",
-        "searchCriteria[pageSize]": str(page_size),
-        "searchCriteria[currentPage]": "1",
-    }
+    return after_key([("updated_at", key.updated_at, "gteq")], key.updated_at, key.entity_id, page_size)
 
 
-def memo_key(raw: dict[str, Any]) -> MemoKey:
-    """The (updated_at, entity_id) paging key of a credit memo or an order; Fatal without one."""
-    try:
-        return MemoKey(str(raw["updated_at"]), int(raw["entity_id"]))
-    except (KeyError, TypeError, ValueError):
-        raise Fatal(
-            "Magento returned a record without a usable updated_at and entity_id, so paging by key cannot "
-            "go on. Resolution: check that no extension strips these fields."
-        ) from None
+def memo_key(raw: dict[str, Any]) -> OrderKey:
+    """The (updated_at, entity_id) paging key of a credit memo; Fatal without one."""
+    return key_of(raw, "/V1/creditmemos")
 
 
 def _qty(value: Any) -> int:
@@ -159,7 +117,7 @@ class MagentoCreditMemos:
         return {str(o["entity_id"]): str(o["increment_id"]) for o in resp.body.get("items") or []}
 
     async def credit_memos_since(self, cursor: str | None) -> AsyncIterator[CreditMemoPage]:
-        first = MemoKey.parse(cursor)
+        first = OrderKey.parse(cursor)
         async for items in self.client.pages_by_key(
             "/V1/creditmemos",
             lambda key: memos_after(key or first, self.page_size),
