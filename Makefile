@@ -66,7 +66,7 @@ check: lint typecheck audit test
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet --no-deps -c constraints.txt datacompy
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .trueup-demo .pytest_cache .mypy_cache .ruff_cache

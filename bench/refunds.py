@@ -11,28 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
-from pathlib import Path
 
-from trueup.config import dump_toml
+from _rig import measured, posted_world
 from trueup.sandbox.magento_refunds import refunds_of
-from trueup.sandbox.scenario import FaultMix
-from trueup.sandbox.world import World, trading_day
-
-BIN = Path(sys.executable).parent
-_MEASURE = """
-import json, resource, subprocess, sys
-run = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-sys.stdout.write(run.stdout)
-sys.stderr.write(run.stderr)
-usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"maxrss_kb": usage.ru_maxrss, "cpu_s": usage.ru_utime + usage.ru_stime}))
-sys.exit(run.returncode)
-"""
 
 
 def main() -> None:
@@ -43,57 +25,24 @@ def main() -> None:
     args = parser.parse_args()
 
     # One refund per posted order, in full, every other one back to stock.
-    world = World(trading_day(args.seed, args.refunds, faults=FaultMix.none()), erp_kind=args.erp)
-    world.start()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            data = world.config(f"sqlite:///{tmp}/bench.db")
-            data["runtime"] = {**data["runtime"], "batch_size": 200, "batches_in_flight": 4}
-            data["storefront"]["page_size"] = 500
-            data["storefront"]["concurrency"] = 16
-            data["erp"]["concurrency"] = 64
-            config = Path(tmp) / "trueup.toml"
-            config.write_text(dump_toml(data), encoding="utf-8")
-            env = {**os.environ, **world.env()}
-            posting = subprocess.run(
-                [str(BIN / "trueup"), "sync", "orders", "--once", "-c", str(config)],
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            if posting.returncode != 0:
-                sys.exit(f"posting the orders failed: {posting.stderr[-2000:]}")
-            posted = sorted(k for k, v in world.scenario.expected.items() if v == "post")
-            refunds = refunds_of(world.magento)
-            for n, order_id in enumerate(posted):
-                refunds.refund_by_hand(order_id, [], restock=n % 2 == 0, shipping=None)
-            started = time.perf_counter()
-            # Through a small wrapper whose only child is the engine, so that its peak RSS and CPU are the
-            # refund run's own (this process's RUSAGE_CHILDREN also holds the posting run).
-            command = [str(BIN / "trueup"), "sync", "refunds", "--once", "--json", "-c", str(config)]
-            engine = subprocess.run(
-                [sys.executable, "-c", _MEASURE, *command], env=env, capture_output=True, text=True
-            )
-            elapsed = time.perf_counter() - started
-    finally:
-        world.stop()
-    if engine.returncode != 0:
-        sys.exit(f"engine failed: {engine.stderr[-2000:]}")
-    out = engine.stdout.strip().splitlines()
-    result, usage = json.loads(out[-2]), json.loads(out[-1])
-    notes = sum(world.erp.credit_note_counts().values())
+    with tempfile.TemporaryDirectory() as tmp, posted_world(args.refunds, args.seed, args.erp, tmp) as p:
+        refunds = refunds_of(p.world.magento)
+        for n, order_id in enumerate(p.orders):
+            refunds.refund_by_hand(order_id, [], restock=n % 2 == 0, shipping=None)
+        run = measured(p, "sync", "refunds", "--once")
+        notes = sum(p.world.erp.credit_note_counts().values())
     print(
         json.dumps(
             {
                 "erp": args.erp,
                 "credit_memos": len(refunds.memos),
                 "credit_notes": notes,
-                "credit_notes_per_s": round(notes / elapsed, 1),
-                "seconds": round(elapsed, 2),
-                "peak_rss_mb": round(usage["maxrss_kb"] / 1024, 1),
-                "engine_cpu_s": round(usage["cpu_s"], 2),
-                "restocked_units": result["restocked_units"],
-                "engine_summary": result["credit_notes"],
+                "credit_notes_per_s": round(notes / run.seconds, 1),
+                "seconds": round(run.seconds, 2),
+                "peak_rss_mb": run.peak_rss_mb,
+                "engine_cpu_s": run.cpu_s,
+                "restocked_units": run.result["restocked_units"],
+                "engine_summary": run.result["credit_notes"],
             }
         )
     )
