@@ -3,6 +3,10 @@
 The sandboxes run in their own process, the engine (`trueup sync orders --once`) in another, so the engine
 and the sandboxes share this machine's cores as they would in a small deployment. Prints one JSON object:
 orders_per_s over the engine's whole run (start-up and item sync included), and the engine's peak RSS.
+
+Exactly once is checked, not assumed: the sandbox ERP is run in its accept-duplicates mode (as many real
+ERPs are), so that a second post of any order would show as a second copy; after the run, its own counts
+say how many sales orders it holds and how many copies each external id has (`exactly_once`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from trueup.config import dump_toml
 
@@ -42,6 +48,7 @@ def main() -> None:
             "--clean",
             "--erp",
             args.erp,
+            *(["--no-unique"] if args.erp == "rest" else []),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -70,6 +77,7 @@ def main() -> None:
         # rate on a busy machine, and per order they say what the engine costs.
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak_kb, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    held = erp_holds(data["erp"]) if args.erp == "rest" else None
     world.stdin.close()
     world.wait(timeout=30)
     both = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -86,10 +94,26 @@ def main() -> None:
                 "engine_cpu_s": round(cpu, 2),
                 "engine_cpu_us_per_order": round(cpu / args.orders * 1e6),
                 "sandbox_cpu_s": round(sandbox_cpu, 2),
+                **(
+                    {
+                        "erp_sales_orders": held["count"],
+                        "exactly_once": held["count"] == args.orders and held["copies"] == {"1": args.orders},
+                    }
+                    if held is not None
+                    else {}
+                ),
                 "engine_summary": engine.stderr.strip().splitlines()[-1] if engine.stderr.strip() else "",
             }
         )
     )
+
+
+def erp_holds(erp: dict[str, object]) -> dict[str, Any]:
+    """What the sandbox REST ERP holds: its sales orders, and how many copies each external id has."""
+    url = f"{str(erp['base_url']).removesuffix('/api/v1')}/_sandbox/sales-orders?summary=1"
+    with urllib.request.urlopen(url, timeout=60) as answer:
+        held: dict[str, Any] = json.load(answer)
+    return held
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ from typing import Protocol
 
 from trueup.errors import Retriable, Skippable
 from trueup.flows.item_plan import Finding, plan_items
-from trueup.flows.stock_plan import partition_of
 from trueup.model.catalog import ITEM_KIND, ITEM_LANE, Pushed, item_payload, item_rows
 from trueup.model.exceptions import Reason
 from trueup.model.items import ErpItem
+from trueup.model.partition import partition_of
 from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Park, Problem, Retry
 from trueup.ports import CatalogSink, CatalogSource, DriftFindings, ExceptionQueue
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from trueup.flows.stock_plan import partition_of
 from trueup.model.erp import ItemPrice
+from trueup.model.partition import partition_of
 from trueup.model.prices import ALL_GROUPS, canonical
 
 PRICE_SCHEMA: dict[str, pl.DataType] = {

@@ -17,10 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-import polars as pl
-
 from trueup.errors import Retriable
-from trueup.flows.price_plan import cut_price_batches, plan_prices, price_frame, rows_frame
 from trueup.model.exceptions import Reason
 from trueup.model.prices import CATALOG_LANE, PRICE_KIND, price_payload, price_rows
 from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Retry
@@ -84,6 +81,10 @@ class PriceFlow:
     async def observe(
         self, cursor: str | None, started: datetime
     ) -> AsyncIterator[tuple[list[NewWork], str]]:
+        import polars as pl  # at the first plan, not at every start (see StockFlow.observe)
+
+        from trueup.flows.price_plan import cut_price_batches, plan_prices, price_frame, rows_frame
+
         pages = [price_frame(page, self.currency) async for page in self.source.prices()]
         if not pages:
             return

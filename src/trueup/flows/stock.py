@@ -17,19 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-import polars as pl
-
 from trueup.errors import Retriable, Skippable
-from trueup.flows.stock_plan import (
-    cut_batches,
-    drift_frame,
-    levels_frame,
-    plan_changes,
-    plan_version,
-    position_frame,
-    sellable_frame,
-    unmapped_locations,
-)
 from trueup.model.exceptions import Reason
 from trueup.model.stock import PUSH_KIND, STOCK_LANE, StockRules, batch_payload, batch_rows
 from trueup.model.work import Done, InputRejection, Job, NewWork, Outcome, Park, Problem, Retry
@@ -106,6 +94,20 @@ class StockFlow:
     async def observe(
         self, cursor: str | None, started: datetime
     ) -> AsyncIterator[tuple[list[NewWork], str]]:
+        # The planner (and Polars under it) loads at the first plan, not at every start: `sync orders`
+        # never plans stock, and Polars is a seventh of the engine's start-up.
+        import polars as pl
+
+        from trueup.flows.stock_plan import (
+            cut_batches,
+            levels_frame,
+            plan_changes,
+            plan_version,
+            position_frame,
+            sellable_frame,
+            unmapped_locations,
+        )
+
         # Each page becomes columns at once, so a 1M-row snapshot never lives as 1M records at a time.
         pages: list[pl.DataFrame] = []
         taken_at: datetime | None = None
@@ -188,6 +190,8 @@ class StockFlow:
 
     async def check_drift(self) -> DriftReport:
         """Compare the storefront's source items with trueup's confirmed pushes (R-MON-2)."""
+        from trueup.flows.stock_plan import drift_frame, position_frame
+
         if self.storefront is None:
             return DriftReport(0, 0, 0)
         shown: list[tuple[str, str, int]] = []

@@ -10,13 +10,14 @@ nothing to sell and is planned as 0, so a discontinued item can never go on sell
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import polars as pl
 
 from trueup.model.erp import StockLevel
+from trueup.model.partition import PARTITIONS as PARTITIONS
+from trueup.model.partition import partition_of
 from trueup.model.stock import StockRules
 
 LEVELS_SCHEMA: dict[str, pl.DataType] = {
@@ -32,9 +33,9 @@ LEVELS_SCHEMA: dict[str, pl.DataType] = {
 POSITION_SCHEMA: dict[str, pl.DataType] = {"sku": pl.String(), "source_code": pl.String(), "qty": pl.Int64()}
 KEY = ["sku", "source_code"]
 
-# Batches are cut within a partition of SKUs and each partition is one ledger lock, so that two snapshots'
-# batches for one SKU are pushed in order (per-lock FIFO) while batches of different partitions run at once.
-PARTITIONS = 8
+# Batches are cut within a partition of SKUs (`partition_of`) and each partition is one ledger lock, so that
+# two snapshots' batches for one SKU are pushed in order (per-lock FIFO) while batches of different
+# partitions run at once.
 
 
 def levels_frame(levels: Iterable[StockLevel]) -> pl.DataFrame:
@@ -128,11 +129,6 @@ class PlannedBatch:
     number: int
     partition: int
     rows: list[tuple[str, str, int]]
-
-
-def partition_of(sku: str) -> int:
-    """Stable across processes and versions (crc32), unlike Python's or Polars' own string hash."""
-    return zlib.crc32(sku.encode()) % PARTITIONS
 
 
 def cut_batches(changes: pl.DataFrame, size: int) -> list[PlannedBatch]:

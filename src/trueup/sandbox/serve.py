@@ -22,6 +22,18 @@ def _http_impl() -> str:
     return "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
 
 
+# The event loop of the servers `ServerThread` starts. In a test process they share the loop of pytest's own
+# choosing (asyncio); a sandbox world serving from its own process (`python -m trueup.sandbox.world`, as the
+# benchmarks run it) switches to uvloop, so that the emulators take less of the machine the engine runs on.
+_THREAD_LOOP = ["asyncio"]
+
+
+def use_uvloop_in_threads() -> None:
+    """Serve with uvloop from now on, when it is installed (a process of its own only)."""
+    if importlib.util.find_spec("uvloop") is not None:
+        _THREAD_LOOP[0] = "uvloop"
+
+
 def _config(app: ASGIApp, *, loop: str, host: str = "127.0.0.1", port: int = 0) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -97,7 +109,7 @@ class ServerThread:
         sock.set_inheritable(True)
         self._socket = sock
         self._port = sock.getsockname()[1]
-        server = _Server(_config(self.app, loop="asyncio", host=self.host))
+        server = _Server(_config(self.app, loop=_THREAD_LOOP[0], host=self.host))
         self._server = server
         thread = threading.Thread(target=self._run, name=f"sandbox-{self._port}", daemon=True)
         self._thread = thread

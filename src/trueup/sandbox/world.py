@@ -23,7 +23,7 @@ from trueup.sandbox.magento_catalog import CatalogState
 from trueup.sandbox.magento_inventory import InventoryState
 from trueup.sandbox.magento_prices import PriceState
 from trueup.sandbox.scenario import TIME, FaultMix, Scenario, capture_payment, generate
-from trueup.sandbox.serve import ServerThread
+from trueup.sandbox.serve import ServerThread, use_uvloop_in_threads
 
 
 def utcnow() -> datetime:
@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--erp-error-rate", type=float, default=0.0)
     parser.add_argument("--no-unique", action="store_true", help="the ERP accepts duplicate external ids")
     args = parser.parse_args(argv)
+    use_uvloop_in_threads()  # this process only serves the world
     world = World(
         trading_day(args.seed, args.orders, faults=FaultMix.none() if args.clean else None),
         erp_kind=args.erp,
