@@ -66,6 +66,7 @@ def _with(*changes: tuple[tuple[Any, ...], Any]) -> dict[str, Any]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_orders())
 @example(_with((("increment_id",), 10**5000)))
+@example(_with((("items", 0, "price"), [10**5000])))  # found by this test: the message itself raised
 @example(_with((("grand_total",), Decimal("NaN"))))
 @example(_with((("items", 0, "qty_ordered"), Decimal("-2"))))
 @example(_with((("items", 0, "qty_ordered"), Decimal("0.5"))))
@@ -100,6 +101,14 @@ def test_nan_infinite_or_absurd_amounts_are_refused_naming_the_field() -> None:
         source = to_source_order(_with((("grand_total",), value)), "magento")
         assert source.order is None
         assert "grand_total" in source.error
+
+
+def test_an_amount_python_refuses_to_print_is_named_not_raised() -> None:
+    """A price holding an int of 5,000 digits: Python refuses to turn it into text, so the refusal's own
+    message must not try to quote it (it did, and the hostile order stopped the mapping)."""
+    source = to_source_order(_with((("items", 0, "price"), [10**5000])), "magento")
+    assert source.order is None
+    assert source.error == "TypeError: cannot read money from list '<a list too large to show>'"
 
 
 def test_an_order_id_too_long_to_print_is_refused_with_a_readable_key() -> None:

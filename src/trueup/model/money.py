@@ -17,6 +17,8 @@ def to_decimal(value: Any) -> Decimal:
     kind = type(value)
     if kind is Decimal:  # nearly every amount: the JSON decoder makes Decimals
         amount = value
+    elif kind is int:  # a whole number on the wire (a quantity, a rate of 20): no isinstance chain
+        amount = Decimal(value)
     elif value is None:
         return ZERO
     elif isinstance(value, bool | float):
@@ -30,7 +32,7 @@ def to_decimal(value: Any) -> Decimal:
             raise ValueError(f"a {len(value)}-character string is not an amount")
         amount = Decimal(value)
     else:
-        raise TypeError(f"cannot read money from {type(value).__name__} {str(value)[:40]!r}")
+        raise TypeError(f"cannot read money from {type(value).__name__} {preview(value)!r}")
     # NaN and Infinity are valid Decimals but no amount or quantity; a number past a trillion trillion is a
     # corrupt field, and rounding it to the penny would overflow the Decimal context further on.
     if not amount.is_finite():
@@ -38,6 +40,15 @@ def to_decimal(value: Any) -> Decimal:
     if amount and amount.adjusted() > MAX_DIGITS:
         raise ValueError(f"{amount:.3E} is out of range for an amount")
     return amount
+
+
+def preview(value: Any, limit: int = 40) -> str:
+    """The start of a value's text, for a message. A value Python refuses to write out (an int of
+    thousands of digits, or a list holding one) is named by its type instead of raising again."""
+    try:
+        return str(value)[:limit]
+    except ValueError:
+        return f"<a {type(value).__name__} too large to show>"
 
 
 def round_money(amount: Decimal, exponent: Decimal = PENNY) -> Decimal:

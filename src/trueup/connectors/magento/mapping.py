@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from trueup.connectors.http import dumps
-from trueup.model.money import to_decimal
+from trueup.model.money import preview, to_decimal
 from trueup.model.orders import Order, PaymentState, ProductType
 from trueup.ports import SourceOrder
 
@@ -63,11 +63,13 @@ def _address(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_PRODUCT_TYPES = {t.value: t for t in ProductType}
+
+
 def _product_type(value: Any) -> ProductType:
-    try:
-        return ProductType(value)
-    except ValueError:
-        return ProductType.OTHER
+    """A dictionary look-up, not `ProductType(value)` (Enum's own look-up costs more than the rest of the
+    line); anything unknown or not a string is OTHER."""
+    return _PRODUCT_TYPES.get(value, ProductType.OTHER) if isinstance(value, str) else ProductType.OTHER
 
 
 def _line(raw: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +181,7 @@ def _bad_number(raw: dict[str, Any]) -> str:
             try:
                 to_decimal(value)
             except (ArithmeticError, ValueError, TypeError):
-                return f"{where}{name} = {str(value)[:40]!r} is not a number"
+                return f"{where}{name} = {preview(value)!r} is not a number"
     return ""
 
 
