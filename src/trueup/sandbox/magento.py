@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-import msgspec
-import simplejson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -38,6 +36,7 @@ from trueup.sandbox.magento_catalog import CatalogState, catalog_routes
 from trueup.sandbox.magento_fields import FieldsError, FieldTree, parse_fields, project
 from trueup.sandbox.magento_inventory import InventoryState, inventory_routes
 from trueup.sandbox.magento_prices import PriceState, price_routes
+from trueup.sandbox.wire import dumps as _dumps
 
 __all__ = [
     "CONDITION_TYPES",
@@ -323,19 +322,6 @@ def _normalise_list(data: Iterable[Any]) -> list[Any]:
             value = Decimal(repr(value))
         out.append(value)
     return out
-
-
-_ENCODER = msgspec.json.Encoder(decimal_format="number")
-
-
-def _dumps(value: Any) -> bytes:
-    """JSON with Decimal written as a number literal, as Magento writes amounts. msgspec writes it in a
-    tenth of simplejson's time (the emulator shares the machine with the engine it serves); what msgspec
-    refuses (a NaN or infinite Decimal) simplejson refuses too, with the same ValueError."""
-    try:
-        return _ENCODER.encode(value)
-    except (TypeError, ValueError):
-        return simplejson.dumps(value, use_decimal=True, separators=(",", ":")).encode()
 
 
 class ListObserver(Protocol):

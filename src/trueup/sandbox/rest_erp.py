@@ -19,7 +19,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
-import simplejson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -29,6 +28,7 @@ from starlette.routing import Route
 
 from trueup.sandbox.faults import Faults, FaultsMiddleware, fault_routes
 from trueup.sandbox.rest_erp_back_office import back_office_routes
+from trueup.sandbox.wire import dumps
 
 __all__ = [
     "BASE_PATH",
@@ -320,15 +320,8 @@ def _json_body(raw: bytes) -> Any:
         return json.loads(raw, parse_float=Decimal)
 
 
-_ANSWER = msgspec.json.Encoder(decimal_format="number")
-
-
 def _json(status: int, body: Any) -> Response:
-    try:  # msgspec first (see `_json_body`); what it refuses, simplejson writes or refuses as before
-        data = _ANSWER.encode(body)
-    except (TypeError, ValueError):
-        data = simplejson.dumps(body, use_decimal=True, separators=(",", ":")).encode()
-    return Response(data, status_code=status, media_type="application/json")
+    return Response(dumps(body), status_code=status, media_type="application/json")
 
 
 def _error(status: int, error: str, message: str, field: str | None = None, **extra: Any) -> Response:
