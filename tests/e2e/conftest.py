@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -40,6 +42,35 @@ def cli_env(world: World | None = None) -> dict[str, str]:
 
 def trueup(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*TRUEUP, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def run_until_killed(
+    config: Path, env: dict[str, str], kill_after: tuple[str, int], *, flow: str = "orders"
+) -> tuple[int, list[dict[str, Any]]]:
+    """Start a drain of `flow` (`trueup sync <flow> --once`) and SIGKILL it once it has reported `n` events
+    of the given kind; fails if the pass ended on its own before that."""
+    kind, n = kill_after
+    proc = subprocess.Popen(
+        [*TRUEUP, "sync", flow, "--once", "--progress", "jsonl", "-c", str(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    events: list[dict[str, Any]] = []
+    seen = 0
+    for line in proc.stdout:
+        event = json.loads(line)
+        events.append(event)
+        seen += event.get("event") == kind
+        if seen >= n:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.stdout.close()
+    code = proc.wait(timeout=60)
+    assert code == -signal.SIGKILL, f"engine ended with {code} before the kill: {proc.stderr.read()[-2000:]}"
+    return code, events
 
 
 @pytest.fixture

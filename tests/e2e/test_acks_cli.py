@@ -11,8 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.e2e.conftest import cli_env, trueup, write_config
-from tests.e2e.test_crash import run_until_killed
+from tests.e2e.conftest import cli_env, run_until_killed, trueup, write_config
 from trueup.flows.orders import KIND, LINK_KIND
 from trueup.model.work import Status
 from trueup.sandbox.faults import Faults

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import random
 import signal
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.e2e.conftest import TRUEUP, cli_env, trueup, write_config
+from tests.e2e.conftest import cli_env, run_until_killed, trueup, write_config
 from trueup.flows.orders import KIND
 from trueup.model.work import Status
 from trueup.sandbox.faults import Faults
@@ -23,34 +22,6 @@ from trueup.sandbox.scenario import FaultMix
 from trueup.sandbox.world import World, trading_day
 from trueup.store import Store
 from trueup.store.schema import work
-
-
-def run_until_killed(
-    config: Path, env: dict[str, str], kill_after: tuple[str, int]
-) -> tuple[int, list[dict]]:
-    """Start a drain and SIGKILL it once it has reported `n` events of the given kind."""
-    kind, n = kill_after
-    proc = subprocess.Popen(
-        [*TRUEUP, "sync", "orders", "--once", "--progress", "jsonl", "-c", str(config)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    events: list[dict] = []
-    seen = 0
-    for line in proc.stdout:
-        event = json.loads(line)
-        events.append(event)
-        seen += event.get("event") == kind
-        if seen >= n:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.stdout.close()
-    code = proc.wait(timeout=60)
-    assert code == -signal.SIGKILL, f"engine ended with {code} before the kill: {proc.stderr.read()[-2000:]}"
-    return code, events
 
 
 def test_sigkill_three_times_during_a_drain_loses_and_duplicates_nothing(tmp_path: Path) -> None:

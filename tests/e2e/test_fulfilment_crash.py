@@ -4,16 +4,13 @@ shipment, none is made twice (Magento's ship is not idempotent: exactly-once is 
 
 from __future__ import annotations
 
-import json
 import random
-import signal
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.e2e.conftest import TRUEUP, cli_env, trueup, write_config
+from tests.e2e.conftest import cli_env, run_until_killed, trueup, write_config
 from trueup.flows.fulfilment import KIND
 from trueup.model.work import Status
 from trueup.sandbox.despatch_day import DespatchMix, despatch_posted
@@ -22,26 +19,6 @@ from trueup.sandbox.scenario import FaultMix
 from trueup.sandbox.world import World, trading_day
 from trueup.store import Store
 from trueup.store.schema import work
-
-
-def kill_after_batches(config: Path, env: dict[str, str], batches: int) -> None:
-    proc = subprocess.Popen(
-        [*TRUEUP, "sync", "despatches", "--once", "--progress", "jsonl", "-c", str(config)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    seen = 0
-    for line in proc.stdout:
-        seen += json.loads(line).get("event") == "batch"
-        if seen >= batches:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.stdout.close()
-    code = proc.wait(timeout=60)
-    assert code == -signal.SIGKILL, f"the pass ended ({code}) before the kill: {proc.stderr.read()[-2000:]}"
 
 
 def test_sigkill_in_a_burst_of_shipments_duplicates_no_shipment(tmp_path: Path) -> None:
@@ -61,7 +38,7 @@ def test_sigkill_in_a_burst_of_shipments_duplicates_no_shipment(tmp_path: Path) 
         world.magento_faults.error_rate = 0.05
         world.magento_faults.error_after_commit_rate = 0.05  # shipped, but the answer is lost
         for _ in range(2):
-            kill_after_batches(config, env, rng.randint(2, 8))
+            run_until_killed(config, env, ("batch", rng.randint(2, 8)), flow="despatches")
         world.magento_faults.error_rate = world.magento_faults.error_after_commit_rate = 0.0
         final = trueup("sync", "despatches", "--once", "-c", str(config), env=env)
         assert final.returncode == 0, final.stderr[-3000:]

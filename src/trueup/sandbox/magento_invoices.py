@@ -25,9 +25,11 @@ from trueup.sandbox.magento_routes import (
     DECODING_ERROR,
     Paths,
     criteria_error,
+    document_item,
     error,
     order_and_body,
     per_state,
+    requested_lines,
     under_rest,
 )
 from trueup.sandbox.magento_shipping import parse_shipment_criteria, shippable
@@ -64,17 +66,9 @@ class InvoiceState:
         invoice_id = len(self.invoices) + 1
         new_items: list[dict[str, Any]] = []
         grand = tax = Decimal(0)
-        for entry in requested:
-            item_id = int(entry["order_item_id"])
-            line = lines.get(item_id)
-            qty = Decimal(str(entry.get("qty", 0)))
-            if line is None:
-                raise InvoiceRefused(NOTHING)
-            left = line["qty_ordered"] - line["qty_invoiced"] - line["qty_canceled"]
-            if qty > left:
-                raise InvoiceRefused(TOO_MANY.replace("%1", str(line["sku"])))
-            if qty <= 0:
-                continue
+        for item_id, line, qty, _ in requested_lines(
+            requested, lines, "qty_invoiced", InvoiceRefused, NOTHING, lambda sku: TOO_MANY.replace("%1", sku)
+        ):
             share = qty / line["qty_ordered"]
             row_incl = ((line["row_total_incl_tax"] - line["discount_amount"]) * share).quantize(
                 CENT, rounding=ROUND_HALF_UP
@@ -83,21 +77,8 @@ class InvoiceState:
             line["qty_invoiced"] = line["qty_invoiced"] + qty
             lines[item_id] = line
             grand, tax = grand + row_incl, tax + row_tax
-            new_items.append(
-                {
-                    "entity_id": invoice_id * 100 + len(new_items) + 1,
-                    "parent_id": invoice_id,
-                    "order_item_id": item_id,
-                    "sku": line["sku"],
-                    "name": line.get("name"),
-                    "qty": qty,
-                    "price": line["price"],
-                    "base_price": line["price"],
-                    "base_cost": Decimal(0),
-                    "row_total": row_incl - row_tax,
-                    "tax_amount": row_tax,
-                }
-            )
+            item = document_item(invoice_id, len(new_items) + 1, item_id, line, qty)
+            new_items.append({**item, "row_total": row_incl - row_tax, "tax_amount": row_tax})
         if not new_items:
             raise InvoiceRefused(NOTHING)
         first = not self.by_order.get(entity_id)

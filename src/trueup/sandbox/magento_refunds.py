@@ -39,8 +39,10 @@ from trueup.sandbox.magento import (
 from trueup.sandbox.magento_routes import (
     DECODING_ERROR,
     Paths,
+    document_item,
     error,
     per_state,
+    requested_lines,
     under_rest,
 )
 
@@ -61,6 +63,10 @@ MEMO_COLUMNS = frozenset(
 _INVALID = 'Invalid value of "%1" provided for the %2 field.'
 TOO_MUCH = "The most money available to refund is %1."
 NOTHING = "You can't create a creditmemo without products."
+
+
+def _too_many(sku: str) -> str:
+    return f"The quantity to creditmemo must not be greater than the unrefunded quantity for product {sku}."
 
 
 class RefundRefused(ValueError):
@@ -109,20 +115,9 @@ class RefundState:
         returned: dict[int, Decimal] = {}  # MSI: shipped units refunded back to stock
         commits: list[tuple[int, dict[str, Decimal]]] = []
         subtotal = tax = gross_lines = discount = Decimal(0)
-        for entry in items:
-            item_id = int(entry["order_item_id"])
-            line = lines.get(item_id)
-            qty = Decimal(str(entry.get("qty", 0)))
-            if line is None:
-                raise RefundRefused(NOTHING)
-            left = line["qty_ordered"] - line["qty_refunded"] - line["qty_canceled"]
-            if qty <= 0:
-                continue
-            if qty > left:
-                raise RefundRefused(
-                    f"The quantity to creditmemo must not be greater than the unrefunded "
-                    f"quantity for product {line['sku']}."
-                )
+        for item_id, line, qty, left in requested_lines(
+            items, lines, "qty_refunded", RefundRefused, NOTHING, _too_many
+        ):
             share = qty / line["qty_ordered"]
             done = self.refunded.get(item_id) or dict.fromkeys(("row", "tax", "off", "incl"), Decimal(0))
             whole = {
@@ -139,16 +134,8 @@ class RefundState:
             commits.append((item_id, {k: done[k] + v for k, v in part.items()}))
             memo_items.append(
                 {
-                    "entity_id": memo_id * 100 + len(memo_items) + 1,
-                    "parent_id": memo_id,
-                    "order_item_id": item_id,
+                    **document_item(memo_id, len(memo_items) + 1, item_id, line, qty),
                     "product_id": line.get("product_id"),
-                    "sku": line["sku"],
-                    "name": line.get("name"),
-                    "qty": qty,
-                    "price": line["price"],
-                    "base_price": line["price"],
-                    "base_cost": Decimal(0),
                     "price_incl_tax": line.get("price_incl_tax", line["price"]),
                     "row_total": row,
                     "row_total_incl_tax": incl,
