@@ -28,6 +28,7 @@ from trueup.model.work import (
     Wait,
 )
 from trueup.store import history
+from trueup.store.many import execute_many
 from trueup.store.schema import links, work, workers
 
 _REPLANNABLE = (Status.TODO, Status.RETRYING, Status.WAITING, Status.PARKED)
@@ -82,6 +83,11 @@ def enqueue(conn: Connection, rows: Sequence[NewWork], now: datetime) -> None:
         }
         for r in rows
     ]
+    execute_many(conn, ("ledger.enqueue", tuple(values[0])), lambda: _upsert_work(conn), values)
+    history.raised_on_enqueue(conn, rows, now)
+
+
+def _upsert_work(conn: Connection) -> Any:
     stmt = _insert(conn, work)
     excluded = stmt.excluded
     stmt = stmt.on_conflict_do_update(
@@ -107,8 +113,7 @@ def enqueue(conn: Connection, rows: Sequence[NewWork], now: datetime) -> None:
             work.c.status.in_([literal_column(f"'{s}'") for s in _REPLANNABLE]),
         ),
     )
-    conn.execute(stmt, values)  # executemany: compiled once, batched by the driver
-    history.raised_on_enqueue(conn, rows, now)
+    return stmt
 
 
 def claim(
@@ -242,41 +247,46 @@ def record(conn: Connection, outcomes: Iterable[Outcome], now: datetime) -> None
                     "sent_at": None,
                 }
             )
-    if done:
-        conn.execute(
-            update(work)
-            .where(work.c.id == bindparam("_id"))
-            .values(
-                status=Status.DONE,
-                result=bindparam("result"),
-                sent_at=None,
-                reason=None,
-                owner=None,
-                field=None,
-                system=None,
-                # a note made when the record was sent to a batch ERP stays with it once the ERP takes it
-                detail=func.coalesce(
-                    bindparam("note"), case((work.c.sent_at.is_not(None), work.c.detail), else_=None)
-                ),
-                error_band=None,
-                impact_minor=0,
-            ),
-            done,
-        )
+    execute_many(conn, "ledger.done", _mark_done, done)
     # executemany needs one set of keys per statement: a retry leaves `result` as it was.
     by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in others:
         by_keys.setdefault(tuple(sorted(row)), []).append(row)
-    for rows in by_keys.values():
-        conn.execute(update(work).where(work.c.id == bindparam("_id")), rows)
-    if new_links:
-        conn.execute(
-            _insert(conn, links).on_conflict_do_nothing(
-                index_elements=[links.c.storefront, links.c.kind, links.c.external_id]
-            ),
-            new_links,
+    for keys, rows in by_keys.items():
+        execute_many(
+            conn, ("ledger.outcome", keys), lambda: update(work).where(work.c.id == bindparam("_id")), rows
         )
+    execute_many(
+        conn,
+        "ledger.links",
+        lambda: _insert(conn, links).on_conflict_do_nothing(
+            index_elements=[links.c.storefront, links.c.kind, links.c.external_id]
+        ),
+        new_links,
+    )
     history.record_outcomes(conn, outcomes, now)
+
+
+def _mark_done() -> Any:
+    return (
+        update(work)
+        .where(work.c.id == bindparam("_id"))
+        .values(
+            status=Status.DONE,
+            result=bindparam("result"),
+            sent_at=None,
+            reason=None,
+            owner=None,
+            field=None,
+            system=None,
+            # a note made when the record was sent to a batch ERP stays with it once the ERP takes it
+            detail=func.coalesce(
+                bindparam("note"), case((work.c.sent_at.is_not(None), work.c.detail), else_=None)
+            ),
+            error_band=None,
+            impact_minor=0,
+        )
+    )
 
 
 def release(conn: Connection, job_ids: Sequence[int], now: datetime) -> None:
