@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
+log = logging.getLogger("trueup.store")
 
 
 def head_revision() -> str:
@@ -94,10 +96,15 @@ def migrate(engine: Engine) -> None:
         except Exception:  # no version table yet: a new database
             current = None
         connection.rollback()
+    # the URL as SQLAlchemy shows it: the password hidden
+    where = engine.url.render_as_string()
     if current == head_revision():
+        log.debug("database %s: schema at revision %s", where, current)
         return
     if current is None and engine.dialect.name == "sqlite" and _created_at_head(engine):
+        log.debug("database %s: new, created at revision %s", where, head_revision())
         return
+    log.debug("database %s: migrating from revision %s to %s", where, current, head_revision())
     from alembic import command
     from alembic.config import Config
 
