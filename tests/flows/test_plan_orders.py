@@ -178,6 +178,26 @@ def test_an_empty_city_is_address_invalid() -> None:
     assert rejected(plan) == [(Reason.ADDRESS_INVALID, "shipping_address.city")]
 
 
+def test_an_address_used_for_billing_and_shipping_is_judged_as_both() -> None:
+    """Fitted once when both are the same address, but each field is named, as when they differ."""
+    same = address(postcode="LS1 4CP", city="")
+    order = make_order(ship_to=same).model_copy(update={"billing_address": same})
+    plan = plan_order(order, ITEMS, RULES)
+    assert rejected(plan) == [
+        (Reason.ADDRESS_INVALID, "shipping_address.city"),
+        (Reason.ADDRESS_INVALID, "billing_address.city"),
+        (Reason.INVALID_POSTCODE, "shipping_address.postcode"),
+        (Reason.INVALID_POSTCODE, "billing_address.postcode"),
+    ]
+    assert isinstance(plan, Reject)
+    messages = [p.message for p in plan.problems]
+    assert messages[0].replace("shipping_", "billing_") == messages[1]
+    copy = same.model_copy()  # an equal address that is another object: the same answer
+    assert plan_order(order.model_copy(update={"shipping_address": copy}), ITEMS, RULES) == plan
+    posted = plan_order(make_order(), ITEMS, RULES)
+    assert isinstance(posted, Post) and posted.order.ship_to == posted.order.bill_to
+
+
 def test_a_line_tax_that_does_not_match_its_rate_is_tax_variance() -> None:
     # 0.37 too much tax on the line; the totals were made from the same figures, so only the line is off.
     order = make_order(tax=D("2.37"))

@@ -212,7 +212,14 @@ def plan_order(
 
     bill_to, bill_problems = fit_address(order.billing_address, rules.limits, "billing_address")
     ship_source = order.shipping_address or order.billing_address
-    ship_to, ship_problems = fit_address(ship_source, rules.limits, "shipping_address")
+    if ship_source is order.billing_address or ship_source == order.billing_address:
+        # most orders ship to the billing address: fitted once, its problems named for both fields
+        ship_to = bill_to
+        ship_problems = [
+            replace(ap, field=f"shipping_{ap.field.removeprefix('billing_')}") for ap in bill_problems
+        ]
+    else:
+        ship_to, ship_problems = fit_address(ship_source, rules.limits, "shipping_address")
     address_reason = {
         "too_long": Reason.ADDRESS_TOO_LONG,
         "invalid": Reason.ADDRESS_INVALID,
