@@ -51,6 +51,9 @@ class SourceOrder:
     raw: str = ""
     error: str = ""
     entity: str = ""  # the source's own id for the record (Magento's entity id): tells a reused key apart
+    # `order` as JSON that reads back as the same Order, when the connector has it at hand (cheaper than
+    # `model_dump_json`); empty: the flow dumps the order itself
+    canonical: str = ""
 
     @property
     def ledger_version(self) -> str:

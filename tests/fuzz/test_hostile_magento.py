@@ -17,6 +17,7 @@ from tests.fuzz.hostile import DELETE, HUGE, hostile_values, mutate, paths
 from trueup.connectors.magento.mapping import to_source_order
 from trueup.flows.orders import Drop, Hold, OrderRules, Post, Reject, plan_order
 from trueup.model.items import ErpItem, FieldLimits
+from trueup.model.orders import Order
 
 RULES = OrderRules(limits=FieldLimits(), carriers={"flatrate_flatrate": ("DPD", "NEXT")})
 
@@ -49,6 +50,8 @@ def check(raw: dict[str, Any]) -> None:
         assert source.error, "an unreadable order must say why"
         assert len(source.error) <= 300
         return
+    # the ledger's JSON of the order reads back as the very order, whatever the storefront sent
+    assert Order.model_validate_json(source.canonical or source.order.model_dump_json()) == source.order
     items = {line.sku: ErpItem(line.sku, f"IT-{i}") for i, line in enumerate(source.order.lines)}
     plan = plan_order(source.order, items, RULES)
     assert isinstance(plan, Post | Hold | Reject | Drop)

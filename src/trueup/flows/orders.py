@@ -311,7 +311,8 @@ def observed_work(src: SourceOrder, storefront: str) -> NewWork:
             Reason.MALFORMED_RECORD, f"Order {src.key}: could not be read ({src.error}).", system=storefront
         )
         return NewWork(KIND, src.key, LANE, f"order:{src.key}", src.raw, version, parked=problem)
-    return NewWork(KIND, src.key, LANE, f"order:{src.key}", src.order.model_dump_json(), version)
+    payload = src.canonical or src.order.model_dump_json()
+    return NewWork(KIND, src.key, LANE, f"order:{src.key}", payload, version)
 
 
 class OrderFlow:

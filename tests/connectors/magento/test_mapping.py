@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import CONTRACTS
 from trueup.connectors.magento.mapping import to_order, to_source_order
-from trueup.model.orders import PaymentState, ProductType
+from trueup.model.orders import Order, PaymentState, ProductType
 from trueup.sandbox.scenario import FaultMix, generate
 
 D = Decimal
@@ -198,6 +198,20 @@ def test_generated_orders_keep_their_line_shapes_and_money(seed: int) -> None:
         assert all(line.parent_line_id in ids for line in order.lines if line.parent_line_id)
         assert sum((line.row_total for line in order.money_lines), D(0)) == order.subtotal
         assert not any(line.product_type == ProductType.BUNDLE for line in order.money_lines)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(min_value=0, max_value=2**31 - 1))
+def test_the_ledger_json_reads_back_as_the_same_order(seed: int) -> None:
+    """The ledger keeps the JSON written from the mapping's plain data, not `model_dump_json`: it must
+    read back as the very order (faults included: long streets, odd postcodes, bundles, discounts)."""
+    for raw in [*generate(seed, 8, **DAY).orders, *generate(seed, 8, **DAY, faults=FaultMix.none()).orders]:
+        source = to_source_order(raw, "magento")
+        if source.order is None:
+            continue
+        assert source.canonical
+        assert Order.model_validate_json(source.canonical) == source.order
+        assert Order.model_validate_json(source.order.model_dump_json()) == source.order
 
 
 def test_a_number_that_is_not_one_names_its_field(example: dict[str, Any]) -> None:

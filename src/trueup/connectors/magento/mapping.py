@@ -110,52 +110,54 @@ def to_order(raw: dict[str, Any], storefront: str) -> Order:
     """The canonical order. Its parts are gathered as plain data and validated in one call: pydantic then
     builds the nested models in its core, about half the cost of building each part on its own (the
     mapping is a fifth of the engine's time per order), with the same checks."""
+    return Order.model_validate(_order_data(raw, storefront))
+
+
+def _order_data(raw: dict[str, Any], storefront: str) -> dict[str, Any]:
     d = to_decimal
     assignment = ((raw.get("extension_attributes") or {}).get("shipping_assignments") or [{}])[0]
     shipping = assignment.get("shipping") or {}
     ship_address = shipping.get("address")
     payment = raw.get("payment") or {}
     paid = raw.get("total_paid") if raw.get("total_paid") is not None else payment.get("amount_paid")
-    return Order.model_validate(
-        {
-            "order_id": str(raw["increment_id"]),
-            "storefront_entity_id": str(raw["entity_id"]),
-            "storefront": storefront,
-            "status": _str(raw.get("status")),
-            "currency": str(raw["order_currency_code"]),
-            "created_at": _time(raw["created_at"]),
-            "updated_at": _time(raw["updated_at"]),
-            "customer": {
-                "email": _str(raw.get("customer_email")),  # Magento sends null for some guests: never "None"
-                "first_name": _str(raw.get("customer_firstname")),
-                "last_name": _str(raw.get("customer_lastname")),
-                "storefront_id": _str(raw.get("customer_id")) or None,
-                "is_guest": bool(raw.get("customer_is_guest")),
-                "group": _str(raw.get("customer_group_id")),
-            },
-            "billing_address": _address(raw["billing_address"]),
-            "shipping_address": _address(ship_address) if ship_address else None,
-            "lines": tuple(_line(item) for item in raw["items"]),
-            "shipping": {
-                "method": _str(shipping.get("method") or raw.get("shipping_method")),
-                "description": _str(raw.get("shipping_description")),
-                "amount": d(raw.get("shipping_amount")),
-                "tax": d(raw.get("shipping_tax_amount")),
-                "discount": d(raw.get("shipping_discount_amount")),
-                "amount_incl_tax": d(raw.get("shipping_incl_tax")),
-            },
-            "payment": {
-                "method": _str(payment.get("method")),
-                "state": _payment_state(raw),
-                "amount_paid": d(paid),
-                "reference": _str(payment.get("last_trans_id")),
-            },
-            "subtotal": d(raw.get("subtotal")),
-            "discount_total": -d(raw.get("discount_amount")),
-            "tax_total": d(raw.get("tax_amount")),
-            "grand_total": d(raw["grand_total"]),
-        }
-    )
+    return {
+        "order_id": str(raw["increment_id"]),
+        "storefront_entity_id": str(raw["entity_id"]),
+        "storefront": storefront,
+        "status": _str(raw.get("status")),
+        "currency": str(raw["order_currency_code"]),
+        "created_at": _time(raw["created_at"]),
+        "updated_at": _time(raw["updated_at"]),
+        "customer": {
+            "email": _str(raw.get("customer_email")),  # Magento sends null for some guests: never "None"
+            "first_name": _str(raw.get("customer_firstname")),
+            "last_name": _str(raw.get("customer_lastname")),
+            "storefront_id": _str(raw.get("customer_id")) or None,
+            "is_guest": bool(raw.get("customer_is_guest")),
+            "group": _str(raw.get("customer_group_id")),
+        },
+        "billing_address": _address(raw["billing_address"]),
+        "shipping_address": _address(ship_address) if ship_address else None,
+        "lines": tuple(_line(item) for item in raw["items"]),
+        "shipping": {
+            "method": _str(shipping.get("method") or raw.get("shipping_method")),
+            "description": _str(raw.get("shipping_description")),
+            "amount": d(raw.get("shipping_amount")),
+            "tax": d(raw.get("shipping_tax_amount")),
+            "discount": d(raw.get("shipping_discount_amount")),
+            "amount_incl_tax": d(raw.get("shipping_incl_tax")),
+        },
+        "payment": {
+            "method": _str(payment.get("method")),
+            "state": _payment_state(raw),
+            "amount_paid": d(paid),
+            "reference": _str(payment.get("last_trans_id")),
+        },
+        "subtotal": d(raw.get("subtotal")),
+        "discount_total": -d(raw.get("discount_amount")),
+        "tax_total": d(raw.get("tax_amount")),
+        "grand_total": d(raw["grand_total"]),
+    }
 
 
 _ORDER_NUMBERS = (
@@ -191,11 +193,24 @@ def to_source_order(raw: dict[str, Any], storefront: str) -> SourceOrder:
     version = _label(raw.get("updated_at"))
     entity = _label(raw.get("entity_id"))
     try:
-        return SourceOrder(key, version, to_order(raw, storefront), entity=entity)
+        data = _order_data(raw, storefront)
+        order = Order.model_validate(data)
+        return SourceOrder(key, version, order, entity=entity, canonical=_canonical(data))
     except (KeyError, ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
         detail = _bad_number(raw) if isinstance(exc, (ArithmeticError, ValueError)) else ""
         detail = detail or f"{type(exc).__name__}: {str(exc)[:250]}"
         return SourceOrder(key, version, None, raw=_raw_json(raw), error=detail[:300], entity=entity)
+
+
+def _canonical(data: dict[str, Any]) -> str:
+    """The order's JSON for the ledger, written from the plain data it was validated from: what pydantic
+    reads back from it is the same `Order` (a test holds every scenario and every hostile order to that),
+    at a fifth of the cost of `model_dump_json` (12 µs an order). Empty if the data cannot be written
+    (then the flow dumps the model)."""
+    try:
+        return dumps(data).decode()
+    except (TypeError, ValueError, OverflowError):
+        return ""
 
 
 def _label(value: Any) -> str:
