@@ -33,7 +33,8 @@ class _Prepared:
     convert: dict[str, _Convert]  # the dialect's bind processors, where it has one
 
 
-_PREPARED: dict[tuple[str, Hashable], _Prepared] = {}
+# by dialect and driver (each driver has its own parameter style), then by the caller's key
+_PREPARED: dict[tuple[str, str, Hashable], _Prepared] = {}
 
 
 def _prepare(dialect: Dialect, stmt: ClauseElement, keys: Sequence[str]) -> _Prepared:
@@ -56,13 +57,15 @@ def execute_many(
     conn: Connection, key: Hashable, build: Callable[[], ClauseElement], rows: Sequence[dict[str, Any]]
 ) -> None:
     """Run the statement `build()` makes once for every row. Every row has the same keys, and `key` names
-    the statement and those keys: the compiled form is kept under it (per dialect) for the process."""
+    the statement and those keys: the compiled form is kept under it (per dialect and driver) for the
+    process."""
     if not rows:
         return
     dialect = conn.dialect
-    prepared = _PREPARED.get((dialect.name, key))
+    kept = (dialect.name, dialect.driver, key)
+    prepared = _PREPARED.get(kept)
     if prepared is None:
-        prepared = _PREPARED[(dialect.name, key)] = _prepare(dialect, build(), list(rows[0]))
+        prepared = _PREPARED[kept] = _prepare(dialect, build(), list(rows[0]))
     fixed = prepared.fixed
     merged = [{**fixed, **row} for row in rows] if fixed else rows
     params: list[Any]
