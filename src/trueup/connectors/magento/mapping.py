@@ -205,8 +205,8 @@ def to_source_order(raw: dict[str, Any], storefront: str) -> SourceOrder:
 def _canonical(data: dict[str, Any]) -> str:
     """The order's JSON for the ledger, written from the plain data it was validated from: what pydantic
     reads back from it is the same `Order` (a test holds every scenario and every hostile order to that),
-    at a fifth of the cost of `model_dump_json` (12 µs an order). Empty if the data cannot be written
-    (then the flow dumps the model)."""
+    at about a third of the cost of `model_dump_json` (measured 5.5-7.5 against 15-22 µs an order). Empty
+    if the data cannot be written (then the flow dumps the model)."""
     try:
         return dumps(data).decode()
     except (TypeError, ValueError, OverflowError):
