@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from trueup.flows.stock_plan import (
     KEY,
-    PARTITIONS,
     apply_changes,
     cut_batches,
     drift_frame,
@@ -25,6 +24,7 @@ from trueup.flows.stock_plan import (
     unmapped_locations,
 )
 from trueup.model.erp import StockLevel
+from trueup.model.partition import PARTITIONS
 from trueup.model.stock import SellableFormula, StockRules
 
 AT = datetime(2026, 11, 23, 9)

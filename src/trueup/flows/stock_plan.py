@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from trueup.model.erp import StockLevel
-from trueup.model.partition import PARTITIONS as PARTITIONS
 from trueup.model.partition import partition_of
 from trueup.model.stock import StockRules
 
@@ -32,10 +31,6 @@ LEVELS_SCHEMA: dict[str, pl.DataType] = {
 # A storefront stock position: the last confirmed push, the sellable snapshot, what the storefront shows.
 POSITION_SCHEMA: dict[str, pl.DataType] = {"sku": pl.String(), "source_code": pl.String(), "qty": pl.Int64()}
 KEY = ["sku", "source_code"]
-
-# Batches are cut within a partition of SKUs (`partition_of`) and each partition is one ledger lock, so that
-# two snapshots' batches for one SKU are pushed in order (per-lock FIFO) while batches of different
-# partitions run at once.
 
 
 def levels_frame(levels: Iterable[StockLevel]) -> pl.DataFrame:
@@ -132,7 +127,9 @@ class PlannedBatch:
 
 
 def cut_batches(changes: pl.DataFrame, size: int) -> list[PlannedBatch]:
-    """Batches of at most `size` rows, each within one SKU partition, numbered in a stable order."""
+    """Batches of at most `size` rows, each within one SKU partition, numbered in a stable order. Each
+    partition (`partition_of`) is one ledger lock, so two snapshots' batches for one SKU are pushed in order
+    (per-lock FIFO) while batches of different partitions run at once."""
     if changes.is_empty():
         return []
     parts = changes.get_column("sku").map_elements(partition_of, return_dtype=pl.Int64)

@@ -83,7 +83,7 @@ def enqueue(conn: Connection, rows: Sequence[NewWork], now: datetime) -> None:
         }
         for r in rows
     ]
-    execute_many(conn, ("ledger.enqueue", tuple(values[0])), lambda: _upsert_work(conn), values)
+    execute_many(conn, "ledger.enqueue", lambda: _upsert_work(conn), values)
     history.raised_on_enqueue(conn, rows, now)
 
 

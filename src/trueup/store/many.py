@@ -67,15 +67,15 @@ def execute_many(
     if prepared is None:
         prepared = _PREPARED[kept] = _prepare(dialect, build(), list(rows[0]))
     fixed = prepared.fixed
-    merged = [{**fixed, **row} for row in rows] if fixed else rows
     params: list[Any]
-    if prepared.order is None:  # named parameters (psycopg)
-        params = [dict(row) for row in merged] if prepared.convert else list(merged)
+    if prepared.order is None:  # named parameters (psycopg): a copy of each row, converted in place
+        params = [{**fixed, **row} for row in rows]
         places: list[tuple[Any, _Convert]] = list(prepared.convert.items())
     else:
         order = prepared.order
-        pick = itemgetter(*order)
-        params = [list(pick(row)) if len(order) > 1 else [pick(row)] for row in merged]
+        merged = [{**fixed, **row} for row in rows] if fixed else rows
+        pick = itemgetter(*order)  # one name: the value itself, not a tuple
+        params = [list(pick(row)) for row in merged] if len(order) > 1 else [[pick(row)] for row in merged]
         places = [(i, prepared.convert[name]) for i, name in enumerate(order) if name in prepared.convert]
     for place, processor in places:
         done: dict[Any, Any] = {}  # a batch repeats its values (one `now`): each is converted once

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from trueup.connectors.shape import shaped
@@ -18,13 +18,13 @@ from trueup.model.erp import (
     StockLevel,
 )
 from trueup.model.items import ErpItem
-from trueup.model.money import PENNY
+from trueup.model.money import round_money
 from trueup.model.orders import ErpAddress, ErpSalesOrder
 from trueup.model.shadow import PostedLine, PostedOrder
 
 
 def _m(value: Decimal) -> str:
-    return str(value.quantize(PENNY, ROUND_HALF_UP))  # `round_money`, inline: ~20 amounts an order
+    return str(round_money(value))
 
 
 def _address(a: ErpAddress) -> dict[str, Any]:
