@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import ssl
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from trueup.config import example_config, parse_config
 from trueup.connectors.http import JsonClient, tls_context
+from trueup.connectors.keepalive import KeepAlivePool
 from trueup.errors import ConfigProblems, Fatal
 
 
@@ -118,21 +119,37 @@ async def _get(url: str, ca_file: str | None) -> object:
         return (await client.request("GET", "/hello")).body
 
 
-async def test_tls_without_the_private_ca_is_refused_with_a_resolution(tls_url: str) -> None:
+async def _get_pooled(url: str, ca_file: str | None) -> object:
+    """As the REST ERP sends: over its own kept-alive connections, not an aiohttp session."""
+    pool = KeepAlivePool(url, limit=2, tls=tls_context(ca_file))
+    try:
+        return (await JsonClient(None, url, system="ERP erp", pool=pool).request("GET", "/hello")).body
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("get", [_get, _get_pooled], ids=["aiohttp", "keepalive"])
+async def test_tls_without_the_private_ca_is_refused_with_a_resolution(
+    tls_url: str, get: Callable[[str, str | None], Awaitable[object]]
+) -> None:
     with pytest.raises(Fatal) as caught:
-        await _get(tls_url, None)
+        await get(tls_url, None)
     message = str(caught.value)
     assert "certificate" in message
     assert "Resolution:" in message and "ca_file" in message
 
 
+@pytest.mark.parametrize("get", [_get, _get_pooled], ids=["aiohttp", "keepalive"])
 async def test_tls_with_ca_file_in_config_verifies_the_private_ca(
-    tls_url: str, pki: tuple[Path, Path, Path], tmp_path: Path
+    tls_url: str,
+    pki: tuple[Path, Path, Path],
+    tmp_path: Path,
+    get: Callable[[str, str | None], Awaitable[object]],
 ) -> None:
     ca_file = pki[0]
     cfg = parse_config(_config(tmp_path, base_url=f"{tls_url}/rest/default", ca_file=str(ca_file)))
     assert cfg.storefront.ca_file == str(ca_file)
-    assert await _get(tls_url, cfg.storefront.ca_file) == {"ok": True}
+    assert await get(tls_url, cfg.storefront.ca_file) == {"ok": True}
 
 
 def test_ca_file_that_does_not_exist_is_a_config_error_naming_the_key(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import aiohttp
 import msgspec
 from yarl import URL
 
+from trueup.connectors.keepalive import KeepAlivePool
 from trueup.errors import Fatal, RateLimited, Retriable, TrueupError, Unavailable
 
 T = TypeVar("T")
@@ -112,13 +113,17 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext | bool:
 def network_error(what: str, exc: BaseException) -> TrueupError:
     """A request that never got an answer. A certificate that does not verify will not fix itself by
     waiting, so it stops the engine with what to do; anything else is an outage to wait out."""
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+    certificate = exc.certificate_error if isinstance(exc, aiohttp.ClientConnectorCertificateError) else exc
+    if isinstance(certificate, ssl.SSLCertVerificationError):
         return Fatal(
-            f"{what}: the server's TLS certificate did not verify ({exc.certificate_error}). Resolution: if "
+            f"{what}: the server's TLS certificate did not verify ({certificate}). Resolution: if "
             "the system uses a private or self-signed CA, set ca_file in its section of trueup.toml to a "
             "PEM bundle holding that CA; otherwise fix the server's certificate (expired, wrong host name)"
         )
     return Unavailable(f"{what}: {type(exc).__name__}: {exc}")
+
+
+_Params = Mapping[str, str] | None
 
 
 class JsonClient:
@@ -131,17 +136,21 @@ class JsonClient:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        session: aiohttp.ClientSession | None,
         base_url: str,
         *,
         system: str,
+        pool: KeepAlivePool | None = None,
         headers: Mapping[str, str] | None = None,
         concurrency: int = 16,
         auth: RequestAuth | None = None,
         timeout_seconds: float | None = None,
         decimals_as_numbers: bool = False,
     ) -> None:
+        if (session is None) == (pool is None):
+            raise ValueError("a JsonClient sends through an aiohttp session or a KeepAlivePool: give one")
         self.session = session
+        self.pool = pool
         self._encode = _NUMBER_ENCODER.encode if decimals_as_numbers else _ENCODER.encode
         # This system's own timeout; None: the session's (which the deployment sets to the ERP's).
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds) if timeout_seconds else None
@@ -160,32 +169,18 @@ class JsonClient:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        url: str | URL = f"{self.base_url}{path}"
         all_headers = {**self.headers, **(headers or {})}
-        if self.auth is not None:
-            if params:
-                url = f"{url}?{encode_query(params)}"
-                params = None
-            all_headers.update(self.auth.sign(method, str(url)))
-            url = URL(str(url), encoded=True)
         data = None
         if body is not None:
             data = self._encode(body)
             all_headers["Content-Type"] = "application/json"
-        async with self._slots:
-            try:
-                async with self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    headers=all_headers,
-                    timeout=self.timeout or self.session.timeout,
-                ) as resp:
-                    raw = await resp.read()
-                    status, resp_headers = resp.status, resp.headers
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                raise network_error(f"{self.system} {method} {path}", exc) from exc
+        try:
+            if self.pool is not None:
+                status, resp_headers, raw = await self._pooled(method, path, params, all_headers, data)
+            else:
+                status, resp_headers, raw = await self._session(method, path, params, all_headers, data)
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+            raise network_error(f"{self.system} {method} {path}", exc) from exc
         try:
             parsed = loads(raw)
         except ValueError:
@@ -209,6 +204,12 @@ class JsonClient:
                 f"{self.system} {method} {path}: {status} {error_message(parsed)}",
                 retry_after=retry_after_seconds(resp_headers.get("Retry-After")),
             )
+        if 300 <= status < 400 and self.pool is not None:
+            raise Fatal(
+                f"{self.system} {method} {path}: {status} redirected to "
+                f"{resp_headers.get('Location', 'no location')!r}. Resolution: set the base URL to the "
+                "address the system answers on (a request is never re-sent elsewhere on its own)"
+            )
         if self.auth is not None and 400 <= status < 500:
             refusal = self.auth.explain(status, parsed)
             if refusal is not None:
@@ -219,6 +220,36 @@ class JsonClient:
                 f"check the token ({error_message(parsed)})"
             )
         return Response(status, parsed, resp_headers)
+
+    async def _session(
+        self, method: str, path: str, params: _Params, headers: dict[str, str], data: bytes | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        assert self.session is not None
+        url: str | URL = f"{self.base_url}{path}"
+        if self.auth is not None:
+            if params:
+                url = f"{url}?{encode_query(params)}"
+                params = None
+            headers.update(self.auth.sign(method, str(url)))
+            url = URL(str(url), encoded=True)
+        timeout = self.timeout or self.session.timeout
+        async with (
+            self._slots,
+            self.session.request(
+                method, url, params=params, data=data, headers=headers, timeout=timeout
+            ) as resp,
+        ):
+            return resp.status, resp.headers, await resp.read()
+
+    async def _pooled(
+        self, method: str, path: str, params: _Params, headers: dict[str, str], data: bytes | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        assert self.pool is not None
+        target = f"{path}?{encode_query(params)}" if params else path
+        if self.auth is not None:
+            headers.update(self.auth.sign(method, f"{self.base_url}{target}"))
+        answer = await self.pool.send(method, target, headers, data)
+        return answer.status, answer.headers, answer.body
 
 
 def error_message(body: Any) -> str:

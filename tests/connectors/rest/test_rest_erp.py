@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-import aiohttp
 import pytest
 
 from trueup.connectors.rest.connector import RestErp
@@ -41,17 +40,16 @@ def erp() -> Iterator[Erp]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+async def connect(erp: Erp) -> AsyncIterator[Callable[..., RestErp]]:
+    made: list[RestErp] = []
 
-
-@pytest.fixture
-def connect(http: aiohttp.ClientSession, erp: Erp) -> Callable[..., RestErp]:
     def make(token: str = TOKEN, page_size: int = 500) -> RestErp:
-        return RestErp(http, erp.url, token, page_size=page_size)
+        made.append(RestErp(erp.url, token, page_size=page_size))
+        return made[-1]
 
-    return make
+    yield make
+    for connector in made:
+        await connector.aclose()
 
 
 def address(*lines: str) -> ErpAddress:
