@@ -209,6 +209,18 @@ def test_a_timeout_closes_the_connection_so_a_late_answer_is_never_read_as_the_n
     run(go())
 
 
+def test_a_connection_idle_too_long_is_closed_rather_than_used(run: Run) -> None:
+    async def go() -> None:
+        async with serving(lambda s, c, n: ok()) as server:
+            pool = KeepAlivePool(server.url, limit=1, idle_seconds=0)
+            for _ in range(3):
+                assert (await pool.send("POST", "/so", {}, b"{}")).status == 201
+            await pool.close()
+            assert server.connections == 3 and pool.opened == 3
+
+    run(go())
+
+
 def test_no_more_than_limit_connections_are_open_at_once(
     run: Run,
 ) -> None:
