@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from trueup.model.money import PENNY, ZERO, round_money
-from trueup.model.orders import Order
+from trueup.model.orders import Order, OrderLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,26 +28,31 @@ class TaxProblem:
         return abs(self.actual - self.expected)
 
 
+_HUNDRED = Decimal(100)
+
+
 def expected_line_tax(taxable: Decimal, rate_percent: Decimal) -> Decimal:
-    return round_money(taxable * rate_percent / Decimal(100))
+    return round_money(taxable * rate_percent / _HUNDRED)
 
 
 def check_tax(order: Order, line_tolerance: Decimal, order_tolerance: Decimal) -> list[TaxProblem]:
     problems: list[TaxProblem] = []
-    index = {line.line_id: i for i, line in enumerate(order.lines)}
-    for line in order.money_lines:
-        expected = expected_line_tax(line.taxable, line.tax_rate)
+    lines_tax = charged = ZERO
+    for line in order.money_lines:  # one pass: each line's taxable amount is worked out once
+        taxable = line.taxable
+        lines_tax += line.tax
+        charged += taxable + line.tax
+        expected = expected_line_tax(taxable, line.tax_rate)
         if abs(line.tax - expected) > line_tolerance:
             problems.append(
                 TaxProblem(
                     "tax_variance",
-                    f"lines[{index[line.line_id]}].tax",
+                    f"lines[{_position(order, line)}].tax",
                     expected,
                     line.tax,
-                    f"line {line.sku!r} tax {line.tax} but {line.tax_rate}% of {line.taxable} is {expected}",
+                    f"line {line.sku!r} tax {line.tax} but {line.tax_rate}% of {taxable} is {expected}",
                 )
             )
-    lines_tax = sum((line.tax for line in order.money_lines), ZERO)
     tax_total = lines_tax + order.shipping.tax
     if abs(tax_total - order.tax_total) > order_tolerance:
         problems.append(
@@ -60,7 +65,7 @@ def check_tax(order: Order, line_tolerance: Decimal, order_tolerance: Decimal) -
             )
         )
     shipping = order.shipping.amount - order.shipping.discount + order.shipping.tax
-    grand = sum((line.charged for line in order.money_lines), ZERO) + shipping
+    grand = charged + shipping
     if abs(grand - order.grand_total) > order_tolerance:
         problems.append(
             TaxProblem(
@@ -72,6 +77,11 @@ def check_tax(order: Order, line_tolerance: Decimal, order_tolerance: Decimal) -
             )
         )
     return problems
+
+
+def _position(order: Order, line: OrderLine) -> int:
+    """The line's place in the order (the last, if a hostile order repeats a line id), for a field path."""
+    return {ln.line_id: i for i, ln in enumerate(order.lines)}[line.line_id]
 
 
 # --- What an ERP that recalculates tax will post (the reconciliation explains tax variances with these) ---
