@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
+import socket
+import struct
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +41,7 @@ class Server:
 
 
 HOLD = b"(hold)"  # answer nothing, and keep the connection until the client closes it
+RESET = b"(reset)"  # at the end of an answer: send the rest, then reset the connection
 Answer = Callable[[Server, int, int], bytes | None]  # (server, connection no, request no) -> bytes to send
 
 
@@ -72,6 +75,12 @@ async def serving(answer: Answer) -> AsyncIterator[Server]:
                     break
                 if reply == HOLD:
                     await reader.read()
+                    break
+                if reply.endswith(RESET):  # send what comes before, then reset the connection (RST)
+                    writer.write(reply.removesuffix(RESET))
+                    await writer.drain()
+                    sock = writer.get_extra_info("socket")
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     break
                 writer.write(reply)
                 await writer.drain()
@@ -176,8 +185,9 @@ def test_connection_close_is_honoured_and_the_next_request_opens_a_new_one(
         (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "not an HTTP response"),
         (ok(b"x" * 5000), "larger than 1000 bytes"),
         (ok(b"not gzip", extra=b"Content-Encoding: gzip\r\n"), "does not decode"),
+        (b'HTTP/1.1 200 OK\r\n\r\n{"read until the server clo' + RESET, "closed the connection before"),
     ],
-    ids=["closed-unanswered", "cut-off-body", "not-http", "too-large", "bad-gzip"],
+    ids=["closed-unanswered", "cut-off-body", "not-http", "too-large", "bad-gzip", "reset-mid-body"],
 )
 def test_a_broken_answer_is_an_error_and_its_connection_is_never_used_again(
     run: Run, first: bytes | None, says: str

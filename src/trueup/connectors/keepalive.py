@@ -89,7 +89,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        if self.until_close and self.waiter is not None:  # the body ran until the server closed
+        if self.until_close and self.waiter is not None and exc is None:  # the body ran until a clean close
             self._answer(keep=False)
             return
         self.fail(HttpError(f"the server closed the connection before answering ({exc or 'no error'})"))
