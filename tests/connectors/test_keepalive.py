@@ -99,6 +99,17 @@ async def serving(answer: Answer) -> AsyncIterator[Server]:
         await listener.wait_closed()
 
 
+@contextlib.asynccontextmanager
+async def pooled(answer: Answer, **options: Any) -> AsyncIterator[tuple[Server, KeepAlivePool]]:
+    """A server answering as `answer` says, and a pool of connections to it (closed at the end)."""
+    async with serving(answer) as server:
+        pool = KeepAlivePool(server.url, **options)
+        try:
+            yield server, pool
+        finally:
+            await pool.close()
+
+
 def ok(body: bytes = b'{"ok": true}', status: bytes = b"201 Created", extra: bytes = b"") -> bytes:
     return b"HTTP/1.1 " + status + b"\r\n" + JSON + extra + b"Content-Length: %d\r\n\r\n" % len(body) + body
 
@@ -107,15 +118,14 @@ def test_requests_go_one_after_another_over_one_kept_connection(
     run: Run,
 ) -> None:
     async def go() -> None:
-        async with serving(
-            lambda s, c, n: ok(b'{"n": %d}' % n, extra=b"X-Request-Count: %d\r\n" % n)
-        ) as server:
-            pool = KeepAlivePool(server.url, limit=4)
+        def counted(s: Server, c: int, n: int) -> bytes:
+            return ok(b'{"n": %d}' % n, extra=b"X-Request-Count: %d\r\n" % n)
+
+        async with pooled(counted, limit=4) as (server, pool):
             answers = [
                 await pool.send("POST", "/sales-orders", {"Idempotency-Key": "100001"}, b"{}")
                 for _ in range(5)
             ]
-            await pool.close()
             assert [a.body for a in answers] == [b'{"n": %d}' % n for n in range(1, 6)]
             assert answers[-1].status == 201 and answers[-1].headers["x-request-count"] == "5"
             assert server.connections == 1 and pool.opened == 1
@@ -150,11 +160,9 @@ def test_requests_go_one_after_another_over_one_kept_connection(
 )
 def test_every_way_of_framing_a_body_is_read_whole(run: Run, reply: bytes, body: bytes) -> None:
     async def go() -> None:
-        async with serving(lambda s, c, n: reply) as server:
-            pool = KeepAlivePool(server.url, limit=1)
+        async with pooled(lambda s, c, n: reply, limit=1) as (_, pool):
             first = await pool.send("GET", "/x", {})
             second = await pool.send("GET", "/x", {})  # on the same connection if it was kept, else a new one
-            await pool.close()
             assert first.body == body and second.body == body
 
     run(go())
@@ -164,11 +172,9 @@ def test_connection_close_is_honoured_and_the_next_request_opens_a_new_one(
     run: Run,
 ) -> None:
     async def go() -> None:
-        async with serving(lambda s, c, n: ok(extra=b"Connection: close\r\n")) as server:
-            pool = KeepAlivePool(server.url, limit=1)
+        async with pooled(lambda s, c, n: ok(extra=b"Connection: close\r\n"), limit=1) as (server, pool):
             for _ in range(3):
                 assert (await pool.send("POST", "/so", {}, b"{}")).status == 201
-            await pool.close()
             assert server.connections == 3 and pool.opened == 3
 
     run(go())
@@ -193,12 +199,13 @@ def test_a_broken_answer_is_an_error_and_its_connection_is_never_used_again(
     run: Run, first: bytes | None, says: str
 ) -> None:
     async def go() -> None:
-        async with serving(lambda s, c, n: first if c == 1 else ok()) as server:
-            pool = KeepAlivePool(server.url, limit=1, max_body=1000)
+        def broken_first(s: Server, c: int, n: int) -> bytes | None:
+            return first if c == 1 else ok()
+
+        async with pooled(broken_first, limit=1, max_body=1000) as (server, pool):
             with pytest.raises(HttpError, match=says):
                 await pool.send("POST", "/so", {}, b"{}")
             assert (await pool.send("POST", "/so", {}, b"{}")).body == b'{"ok": true}'
-            await pool.close()
             assert server.connections == 2
 
     run(go())
@@ -208,12 +215,12 @@ def test_a_timeout_closes_the_connection_so_a_late_answer_is_never_read_as_the_n
     run: Run,
 ) -> None:
     async def go() -> None:
-        async with serving(lambda s, c, n: HOLD if c == 1 else ok(b'{"who": "second"}')) as server:
-            pool = KeepAlivePool(server.url, limit=1, timeout_seconds=0.2)
+        async with pooled(
+            lambda s, c, n: HOLD if c == 1 else ok(b'{"who": "second"}'), limit=1, timeout_seconds=0.2
+        ) as (server, pool):
             with pytest.raises(TimeoutError):
                 await pool.send("POST", "/so", {}, b"{}")
             assert (await pool.send("POST", "/so", {}, b"{}")).body == b'{"who": "second"}'
-            await pool.close()
             assert server.connections == 2 and len(server.requests) == 2
 
     run(go())
@@ -221,11 +228,9 @@ def test_a_timeout_closes_the_connection_so_a_late_answer_is_never_read_as_the_n
 
 def test_a_connection_idle_too_long_is_closed_rather_than_used(run: Run) -> None:
     async def go() -> None:
-        async with serving(lambda s, c, n: ok()) as server:
-            pool = KeepAlivePool(server.url, limit=1, idle_seconds=0)
+        async with pooled(lambda s, c, n: ok(), limit=1, idle_seconds=0) as (server, pool):
             for _ in range(3):
                 assert (await pool.send("POST", "/so", {}, b"{}")).status == 201
-            await pool.close()
             assert server.connections == 3 and pool.opened == 3
 
     run(go())
@@ -235,10 +240,8 @@ def test_no_more_than_limit_connections_are_open_at_once(
     run: Run,
 ) -> None:
     async def go() -> None:
-        async with serving(lambda s, c, n: ok()) as server:
-            pool = KeepAlivePool(server.url, limit=3)
+        async with pooled(lambda s, c, n: ok(), limit=3) as (server, pool):
             answers = await asyncio.gather(*(pool.send("POST", "/so", {}, b"{}") for _ in range(30)))
-            await pool.close()
             assert len(answers) == 30 and all(a.status == 201 for a in answers)
             assert 1 <= server.most_open <= 3 and pool.opened <= 3
 
@@ -259,11 +262,9 @@ def test_a_request_that_would_smuggle_bytes_is_refused_before_anything_is_sent(
     run: Run, method: str, target: str, headers: dict[str, str]
 ) -> None:
     async def go() -> None:
-        async with serving(lambda s, c, n: ok()) as server:
-            pool = KeepAlivePool(server.url, limit=1)
+        async with pooled(lambda s, c, n: ok(), limit=1) as (server, pool):
             with pytest.raises(ValueError, match=r"cannot be sent|not a percent-encoded path"):
                 await pool.send(method, target, headers, b"{}")
-            await pool.close()
             assert server.connections == 0 and pool.opened == 0
 
     run(go())
@@ -275,12 +276,10 @@ def test_json_client_over_the_pool_refuses_a_redirect_and_reports_an_outage(
     async def go() -> None:
         moved = b"HTTP/1.1 308 Permanent Redirect\r\nLocation: https://erp.example/api/v1/so\r\n"
         moved += b"Content-Length: 0\r\n\r\n"
-        async with serving(lambda s, c, n: moved) as server:
-            pool = KeepAlivePool(server.url, limit=1)
+        async with pooled(lambda s, c, n: moved, limit=1) as (server, pool):
             client = JsonClient(None, server.url, system="ERP erp", pool=pool)
             with pytest.raises(Fatal, match=r"redirected to .https://erp\.example/api/v1/so.*Resolution"):
                 await client.request("POST", "/so", body={"a": 1})
-            await pool.close()
 
             listener = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
             port = listener.sockets[0].getsockname()[1]
@@ -290,6 +289,5 @@ def test_json_client_over_the_pool_refuses_a_redirect_and_reports_an_outage(
             pool = KeepAlivePool(url, limit=1)
             with pytest.raises(Unavailable, match="ERP erp POST /so"):
                 await JsonClient(None, url, system="ERP erp", pool=pool).request("POST", "/so", body={})
-            await pool.close()
 
     run(go())

@@ -128,7 +128,8 @@ _Params = Mapping[str, str] | None
 
 class JsonClient:
     """Base URL and headers injected, so that tests and the demo point it at a sandbox. It sends through an
-    aiohttp session, or through a `KeepAlivePool` (the REST ERP's own connections, `keepalive.py`).
+    aiohttp session, at most `concurrency` requests at once, or through a `KeepAlivePool` (the REST ERP's
+    own connections, `keepalive.py`), which keeps its own limit.
 
     With `auth`, each request is signed: the query string is encoded here (`encode_query`) and the URL is
     sent verbatim (aiohttp would otherwise re-encode it, with `+` for a space), so that the signature covers

@@ -176,12 +176,12 @@ class KeepAlivePool:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
+        default_port = 443 if parts.scheme == "https" else 80
         self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.port = parts.port or default_port
         self.base_path = parts.path.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        default_port = self.port == (443 if parts.scheme == "https" else 80)
-        self._host_header = host if default_port else f"{host}:{self.port}"
+        self._host_header = host if self.port == default_port else f"{host}:{self.port}"
         self._tls: ssl.SSLContext | None = None
         if parts.scheme == "https":
             self._tls = tls if isinstance(tls, ssl.SSLContext) else ssl.create_default_context()

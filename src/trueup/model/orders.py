@@ -157,6 +157,15 @@ class Order(Record):
     def children_of(self, line_id: str) -> tuple[OrderLine, ...]:
         return self._children.get(line_id, ())
 
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        return {line.line_id: i for i, line in enumerate(self.lines)}
+
+    def position_of(self, line_id: str) -> int:
+        """The line's place in `lines`, for a field path such as `lines[2].sku` (the last place, if a
+        hostile order repeats a line id)."""
+        return self._positions[line_id]
+
 
 class ErpOrderLine(Record):
     """One line as the ERP will book it: its own item id, and money per the mapping rules."""

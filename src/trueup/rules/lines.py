@@ -53,11 +53,10 @@ def apportion(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
 
 
 def booked_lines(order: Order) -> list[BookedLine]:
-    index = {line.line_id: i for i, line in enumerate(order.lines)}
     booked: list[BookedLine] = []
     for parent in order.money_lines:
         children = order.children_of(parent.line_id)
-        where = f"lines[{index[parent.line_id]}]"
+        where = f"lines[{order.position_of(parent.line_id)}]"
         if parent.product_type == ProductType.CONFIGURABLE and children:
             child = children[0]
             net, discount, tax = _money(parent)
@@ -71,7 +70,7 @@ def booked_lines(order: Order) -> list[BookedLine]:
                     discount,
                     tax,
                     parent.tax_rate,
-                    f"lines[{index[child.line_id]}].sku",
+                    f"lines[{order.position_of(child.line_id)}].sku",
                 )
             )
         elif parent.product_type == ProductType.BUNDLE and children:
@@ -96,7 +95,7 @@ def booked_lines(order: Order) -> list[BookedLine]:
                         d,
                         t,
                         parent.tax_rate,
-                        f"lines[{index[c.line_id]}].sku",
+                        f"lines[{order.position_of(c.line_id)}].sku",
                     )
                 )
         else:

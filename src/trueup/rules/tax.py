@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from trueup.model.money import PENNY, ZERO, round_money
-from trueup.model.orders import Order, OrderLine
+from trueup.model.orders import Order
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ def check_tax(order: Order, line_tolerance: Decimal, order_tolerance: Decimal) -
             problems.append(
                 TaxProblem(
                     "tax_variance",
-                    f"lines[{_position(order, line)}].tax",
+                    f"lines[{order.position_of(line.line_id)}].tax",
                     expected,
                     line.tax,
                     f"line {line.sku!r} tax {line.tax} but {line.tax_rate}% of {taxable} is {expected}",
@@ -77,11 +77,6 @@ def check_tax(order: Order, line_tolerance: Decimal, order_tolerance: Decimal) -
             )
         )
     return problems
-
-
-def _position(order: Order, line: OrderLine) -> int:
-    """The line's place in the order (the last, if a hostile order repeats a line id), for a field path."""
-    return {ln.line_id: i for i, ln in enumerate(order.lines)}[line.line_id]
 
 
 # --- What an ERP that recalculates tax will post (the reconciliation explains tax variances with these) ---

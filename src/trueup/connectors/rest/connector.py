@@ -60,7 +60,6 @@ class RestErp:
             pool=self.pool,
             system=f"ERP {name}",
             headers={"Authorization": f"Bearer {token}"},
-            concurrency=concurrency,
         )
 
     async def post_sales_order(self, order: ErpSalesOrder) -> str:
